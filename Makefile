@@ -1,0 +1,54 @@
+# streamer-tts: the verbs a developer, CI and the streamer use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CONFIG ?= config.yaml
+# portaudio19-dev: PyAudio compiles against it; pulseaudio(-utils): the
+# private sound server the sound tests and benchmarks play into.
+SYSTEM_PACKAGES := build-essential portaudio19-dev pulseaudio pulseaudio-utils
+
+.PHONY: setup demo run test lint fmt bench auth check-config devices clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock scripts/system-deps
+	@scripts/system-deps $(SYSTEM_PACKAGES)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "streamer-tts needs Python 3.11 or newer (found $$($(PYTHON) --version))" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { echo "could not create $(VENV): install python3-venv" >&2; exit 1; }
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python bot.py demo
+
+run: setup
+	$(BIN)/python bot.py run --config $(CONFIG)
+
+check-config: setup
+	$(BIN)/python bot.py check-config --config $(CONFIG)
+
+devices: setup
+	$(BIN)/python bot.py devices
+
+auth: setup
+	$(BIN)/python bot.py auth --config $(CONFIG)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python bench/admission.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

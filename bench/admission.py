@@ -1,0 +1,153 @@
+"""Benchmark: 200,000 mixed events from 50,000 users through the admission core.
+
+Real filters, real aiolimiter gates (inside a running loop, as in the daemon)
+and the real bounded queue; a simulated speaker takes one message every ten
+events. Prints events per second and the peak RSS growth; the last line is
+`admission: N events/s, rss +M MB`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import resource
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streamer_tts.core.admission import Admission
+from streamer_tts.core.decisions import Accepted, Rejected
+from streamer_tts.core.events import (
+    ChatTTS,
+    Cheer,
+    Donation,
+    Fragment,
+    FragmentKind,
+    GiftSubs,
+    Incoming,
+    Role,
+    Subscription,
+    User,
+)
+from streamer_tts.core.filters import clean
+from streamer_tts.core.limits import LimitPolicy
+from streamer_tts.core.rules import Rules
+from streamer_tts.limiter import aiolimiter_gate
+
+EVENTS = 200_000
+USERS = 50_000
+
+CHAT_LINES = [
+    "hello chat how is everyone doing tonight",
+    "that play was insane, clip it!!!",
+    "check out https://example.com/free-giveaway now",
+    "sooooooo gooooood lol lol lol lol",
+    "<speak><break time='10s'/></speak> hi there",
+    "Ḩ̷̛̖ę̶̥l̸̝̇l̸͍̈́ȯ̶̠ zalgo says hi",
+    "!discord when is the next stream",
+    "PogChamp PogChamp what a clutch",
+    "a" * 600,
+    "can you read this one out loud please streamer",
+]
+
+
+def make_events(n: int, users: int, seed: int = 7) -> list[Incoming]:
+    rng = random.Random(seed)
+    people = [
+        User(f"user{i}", f"User{i}", frozenset({Role.SUBSCRIBER}) if i % 7 == 0 else frozenset())
+        for i in range(users)
+    ]
+    events: list[Incoming] = []
+    for i in range(n):
+        who = people[rng.randrange(users)]
+        roll = rng.random()
+        if roll < 0.85:
+            text = rng.choice(CHAT_LINES)
+            frags = (Fragment(FragmentKind.EMOTE, "PogChamp"),) if "Pog" in text else ()
+            events.append(ChatTTS(id=f"e{i}", user=who, message=text, fragments=frags))
+        elif roll < 0.95:
+            bits = rng.choice([10, 100, 250, 500, 1000, 5000])
+            events.append(
+                Cheer(
+                    id=f"e{i}",
+                    user=who,
+                    amount_bits=bits,
+                    message=f"Cheer{bits} great stream",
+                    fragments=(Fragment(FragmentKind.CHEERMOTE, f"Cheer{bits}"),),
+                )
+            )
+        elif roll < 0.98:
+            events.append(
+                Subscription(
+                    id=f"e{i}", user=who, months=rng.randint(1, 40), message="love this channel"
+                )
+            )
+        elif roll < 0.99:
+            events.append(GiftSubs(id=f"e{i}", user=who, count=rng.choice([1, 5, 10])))
+        else:
+            events.append(
+                Donation(
+                    id=f"e{i % 9000}", user=who, amount=rng.choice([2.0, 5.0, 25.0]), message="tip!"
+                )
+            )
+    return events
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def run(events: list[Incoming], rules: Rules) -> tuple[float, dict[str, int]]:
+    admission = Admission(rules, aiolimiter_gate)
+    loop = asyncio.get_running_loop()
+    counts: dict[str, int] = {}
+    t0 = time.perf_counter()
+    for i, event in enumerate(events):
+        now = loop.time()
+        decision = admission.decide(event, now)
+        if isinstance(decision, Accepted):
+            counts["accepted"] = counts.get("accepted", 0) + 1
+        elif isinstance(decision, Rejected):
+            key = str(decision.reason)
+            counts[key] = counts.get(key, 0) + 1
+        if i % 10 == 0:
+            message = admission.next_message(now)
+            if message is not None:
+                admission.finished(message.id)
+    return time.perf_counter() - t0, counts
+
+
+def main() -> None:
+    events = make_events(EVENTS, USERS)
+    clean("warm up", Rules().filters)  # the daemon builds the Unicode tables at start too
+    gc.collect()
+    base_rss = rss_mb()
+    base_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # Warm up as a running daemon would be (compiled patterns, allocator).
+    open_rules = replace(Rules(), limits=LimitPolicy(global_=None))
+    asyncio.run(run(events[:5000], open_rules))
+    # Worst case: no global limit, so every free message reaches the filters.
+    elapsed, counts = asyncio.run(run(events, open_rules))
+    print(
+        f"admission without a global limit: {len(events) / elapsed:.0f} events/s "
+        f"({counts.get('accepted', 0)} accepted)"
+    )
+    gc.collect()
+    elapsed, counts = asyncio.run(run(events, Rules()))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    growth = max(rss_mb(), peak if peak > base_peak else 0.0) - base_rss
+    rate = len(events) / elapsed
+    print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"admission: {rate:.0f} events/s, rss +{max(growth, 0.0):.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

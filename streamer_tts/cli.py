@@ -1,0 +1,112 @@
+"""The command line: `run` (default), `check-config`, `devices`, `auth`, `demo`.
+
+Exit codes: 0 done, 1 a runtime failure, 2 a usage or config problem (one
+line per problem, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bot.py",
+        description="streamer-tts: reads Twitch chat, cheers and subs aloud, one voice at a time.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.add_argument(
+            "--config",
+            default="config.yaml",
+            metavar="PATH",
+            help="config file (default: %(default)s)",
+        )
+        return p
+
+    add("run", "run the daemon in the foreground until SIGINT/SIGTERM")
+    add("check-config", "validate the config and print the effective rules")
+    add("devices", "list the sound output devices")
+    add("auth", "authorise the bot (and optionally the broadcaster) with Twitch")
+    demo = add("demo", "run the built-in demo on a scripted stream of events")
+    demo.add_argument("--fast", action="store_true", help="no pauses between scripted events")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    config_path = Path(getattr(args, "config", "config.yaml"))
+    try:
+        if command == "check-config":
+            return _check_config(config_path)
+        if command == "devices":
+            return _devices()
+        if command == "demo":
+            from .demo import run_demo
+
+            return run_demo(fast=args.fast)
+        if command == "auth":
+            from .auth import run_auth
+
+            return run_auth(_load(config_path))
+        from .daemon import run_daemon
+
+        return run_daemon(_load(config_path), config_path)
+    except _ConfigExit as e:
+        for line in e.lines:
+            print(f"config error: {line}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+class _ConfigExit(Exception):
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+
+def _load(path: Path):
+    from .config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        raise _ConfigExit(e.problems) from None
+
+
+def _check_config(path: Path) -> int:
+    from .config import to_rules
+    from .config.report import rules_table
+
+    config = _load(path)
+    print(f"{path}: OK")
+    print(rules_table(config, to_rules(config)))
+    return EXIT_OK
+
+
+def _devices() -> int:
+    from .audio.outputs import OutputError, list_output_devices
+
+    try:
+        devices = list_output_devices()
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    if not devices:
+        print("no output devices found (use audio.output: file:session.wav or none)")
+        return EXIT_OK
+    for d in devices:
+        mark = "*" if d.is_default else " "
+        print(f"{mark} {d.index:3}  {d.name}  ({d.channels} ch, {int(d.default_rate)} Hz)")
+    print('* = default. Set audio.output to a part of a name, e.g. output: "pulse".')
+    return EXIT_OK

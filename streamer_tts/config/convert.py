@@ -1,0 +1,76 @@
+"""Validated config -> the plain rules the core applies."""
+
+from __future__ import annotations
+
+from ..core.decisions import Priority
+from ..core.events import Role, Source
+from ..core.filters import FilterRules, LinkAction, WordAction
+from ..core.limits import LimitPolicy, RateSpec
+from ..core.permissions import Permissions
+from ..core.rules import DEFAULT_SOURCES, NameMode, Rules, SourceRule
+from ..core.tiers import Tier, TierTable
+from .schema import Config, Rate
+
+__all__ = ["to_rules"]
+
+
+def _rate(rate: Rate | None) -> RateSpec | None:
+    return RateSpec(rate.rate, rate.per_seconds) if rate is not None else None
+
+
+def to_rules(config: Config) -> Rules:
+    sources = {}
+    for source in Source:
+        model = getattr(config.sources, source.value)
+        default = DEFAULT_SOURCES[source]
+        sources[source] = SourceRule(
+            enabled=model.enabled,
+            priority=Priority.parse(model.priority) if model.priority else default.priority,
+            template=model.template or default.template,
+            template_no_name=(
+                model.template_no_name
+                if model.template_no_name is not None or model.template is not None
+                else default.template_no_name
+            ),
+            voice=model.voice,
+        )
+    f = config.filters
+    lim = config.limits
+    return Rules(
+        sources=sources,
+        tiers=TierTable.of(
+            Tier(t.min_bits, Priority.parse(t.priority), t.interrupt, t.voice) for t in config.tiers
+        ),
+        bits_per_unit=config.sources.api.bits_per_unit,
+        filters=FilterRules(
+            max_length=f.max_length,
+            links=LinkAction(f.links),
+            link_replacement=f.link_replacement,
+            banned_words=tuple(w.lower() for w in f.banned_words),
+            banned_words_action=WordAction(f.banned_words_action),
+            mask=f.mask,
+            max_repeat_chars=f.max_repeat_chars,
+            max_repeat_words=f.max_repeat_words,
+            strip_commands=f.strip_commands,
+        ),
+        limits=LimitPolicy(
+            per_user=_rate(lim.per_user),
+            per_role={Role.parse(k): _rate(v) for k, v in lim.roles.items()},
+            global_=_rate(lim.global_),
+            max_pending_per_user=lim.max_pending_per_user,
+            paid_exempt=lim.paid_exempt,
+        ),
+        permissions=Permissions(
+            {key: Role.parse(getattr(config.commands, key).allow) for key in _COMMAND_KEYS}
+        ),
+        ignore_users=frozenset(u.strip().lower().lstrip("@") for u in config.sources.ignore_users),
+        read_usernames=NameMode(config.sources.read_usernames),
+        reward_titles=frozenset(t.strip().lower() for t in config.sources.redemption.rewards),
+        raid_min_viewers=config.sources.raid.min_viewers,
+        queue_max_size=config.queue.max_size,
+        aging_seconds=config.queue.aging_seconds,
+        clear_drops_paid=config.queue.clear_drops_paid,
+    )
+
+
+_COMMAND_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban")

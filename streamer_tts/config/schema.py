@@ -1,0 +1,240 @@
+"""The config schema: what `config.yaml` may hold, with a default for each key.
+
+Every model forbids unknown keys, so a typo is an error rather than a setting
+silently ignored. Only the Twitch credentials have no default; `run` needs
+them, `demo` and `check-config` do not.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from ..core.events import Source
+from ..core.rules import PLACEHOLDERS, template_fields
+
+__all__ = ["Config"]
+
+PriorityName = Literal["urgent", "high", "normal", "low"]
+RoleName = Literal["broadcaster", "moderator", "vip", "subscriber", "everyone"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Endpoints(Strict):
+    api: str = "https://api.twitch.tv/helix/"
+    auth: str = "https://id.twitch.tv/"
+    eventsub: str = "wss://eventsub.wss.twitch.tv/ws"
+
+
+class Twitch(Strict):
+    client_id: str
+    client_secret: SecretStr
+    bot_id: str
+    owner_id: str
+    tokens_file: str = "tokens.json"
+    endpoints: Endpoints = Endpoints()
+
+    @field_validator("bot_id", "owner_id", mode="before")
+    @classmethod
+    def _numeric_id(cls, value: object) -> object:
+        if isinstance(value, int):
+            value = str(value)
+        if isinstance(value, str) and not value.isdigit():
+            raise ValueError('must be a numeric Twitch user id, e.g. "123456"')
+        return value
+
+
+class Piper(Strict):
+    voice: str | None = None  # path to an .onnx voice; default en_US-joe-medium
+    length_scale: Annotated[float, Field(gt=0.1, le=5)] | None = None
+
+
+class Cartesia(Strict):
+    api_key: SecretStr | None = None
+    model: str = "sonic-3"
+    voice: str | None = None
+    websocket_url: str = "wss://api.cartesia.ai"
+    base_url: str = "https://api.cartesia.ai"
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
+class Engine(Strict):
+    primary: Literal["piper", "cartesia"] = "piper"
+    fallback: Literal["piper", "none"] = "piper"
+    piper: Piper = Piper()
+    cartesia: Cartesia = Cartesia()
+
+    @model_validator(mode="after")
+    def _cartesia_complete(self) -> Engine:
+        if self.primary == "cartesia":
+            missing = [k for k in ("api_key", "voice") if getattr(self.cartesia, k) is None]
+            if missing:
+                raise ValueError(f"primary is cartesia but cartesia.{missing[0]} is not set")
+        return self
+
+
+class Audio(Strict):
+    output: str = "default"  # default | none | a device-name substring | file:PATH.wav
+    gap_ms: Annotated[int, Field(ge=0, le=10_000)] = 300
+    max_message_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    volume: Annotated[float, Field(ge=0, le=2)] = 1.0
+    sample_rate: Literal[16000, 22050, 24000, 44100, 48000] = 22050
+
+    @field_validator("output")
+    @classmethod
+    def _output(cls, value: str) -> str:
+        if value.startswith("file:") and not value.lower().endswith(".wav"):
+            raise ValueError("a file output must end in .wav, e.g. file:session.wav")
+        if not value.strip():
+            raise ValueError("must not be empty (use default, none, a device name or file:X.wav)")
+        return value
+
+
+class Logging(Strict):
+    format: Literal["text", "json"] = "text"
+    file: str | None = None
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class TierModel(Strict):
+    min_bits: Annotated[int, Field(ge=1)]
+    priority: PriorityName
+    interrupt: bool = False
+    voice: str | None = None
+
+
+class SourceModel(Strict):
+    enabled: bool = True
+    priority: PriorityName | None = None  # None: the source's default
+    template: str | None = None
+    template_no_name: str | None = None
+    voice: str | None = None
+
+
+class RedemptionSource(SourceModel):
+    rewards: list[str] = ["TTS"]  # reward titles read aloud; [] = every reward with text
+
+
+class RaidSource(SourceModel):
+    min_viewers: Annotated[int, Field(ge=0)] = 1
+
+
+class ApiSource(SourceModel):
+    bits_per_unit: Annotated[float, Field(gt=0)] = 100.0  # 100: one cent a bit, as Twitch
+
+
+class Sources(Strict):
+    read_usernames: Literal["always", "never", "on_change"] = "on_change"
+    ignore_users: list[str] = ["nightbot", "streamelements", "streamlabs", "moobot", "fossabot"]
+    chat: SourceModel = SourceModel()
+    cheer: SourceModel = SourceModel()
+    subscription: SourceModel = SourceModel()
+    gift: SourceModel = SourceModel()
+    redemption: RedemptionSource = RedemptionSource()
+    raid: RaidSource = RaidSource()
+    follow: SourceModel = SourceModel(enabled=False)
+    api: ApiSource = ApiSource()
+
+    @model_validator(mode="after")
+    def _templates(self) -> Sources:
+        for source in Source:
+            model: SourceModel = getattr(self, source.value)
+            for key in ("template", "template_no_name"):
+                template = getattr(model, key)
+                if template is None:
+                    continue
+                try:
+                    used = template_fields(template)
+                except ValueError as e:
+                    raise ValueError(f"{source.value}.{key}: malformed template ({e})") from None
+                unknown = sorted(used - PLACEHOLDERS[source])
+                if unknown:
+                    allowed = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS[source]))
+                    raise ValueError(
+                        f"{source.value}.{key}: unknown placeholder {{{unknown[0]}}} "
+                        f"(allowed: {allowed})"
+                    )
+        return self
+
+
+class Rate(Strict):
+    rate: Annotated[int, Field(ge=1)]
+    per_seconds: Annotated[float, Field(gt=0)]
+
+
+class Limits(Strict):
+    per_user: Rate | None = Rate(rate=3, per_seconds=60)
+    roles: dict[RoleName, Rate | None] = {"moderator": None, "broadcaster": None}
+    global_: Rate | None = Field(default=Rate(rate=30, per_seconds=60), alias="global")
+    max_pending_per_user: Annotated[int, Field(ge=1)] | None = 2
+    paid_exempt: bool = True
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class CommandModel(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,25}$")]
+    allow: RoleName
+
+
+class Commands(Strict):
+    tts: CommandModel = CommandModel(name="tts", allow="everyone")
+    skip: CommandModel = CommandModel(name="skip", allow="moderator")
+    clear: CommandModel = CommandModel(name="ttsclear", allow="moderator")
+    pause: CommandModel = CommandModel(name="ttspause", allow="moderator")
+    resume: CommandModel = CommandModel(name="ttsresume", allow="moderator")
+    queue: CommandModel = CommandModel(name="ttsqueue", allow="everyone")
+    ban: CommandModel = CommandModel(name="ttsban", allow="moderator")
+    unban: CommandModel = CommandModel(name="ttsunban", allow="moderator")
+    replies: bool = False  # short chat replies saying why a !tts was refused
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Commands:
+        names = [getattr(self, k).name.lower() for k in type(self).model_fields if k != "replies"]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"two commands share the name {dupes[0]!r}")
+        return self
+
+
+class Queue(Strict):
+    max_size: Annotated[int, Field(ge=1, le=10_000)] = 100
+    aging_seconds: Annotated[float, Field(gt=0)] | None = 120.0
+    clear_drops_paid: bool = False
+
+
+class Filters(Strict):
+    max_length: Annotated[int, Field(ge=10, le=5000)] = 300
+    links: Literal["strip", "replace", "drop"] = "replace"
+    link_replacement: str = "a link"
+    banned_words: list[str] = []
+    banned_words_action: Literal["mask", "drop"] = "mask"
+    mask: str = "bleep"
+    max_repeat_chars: Annotated[int, Field(ge=1, le=20)] = 3
+    max_repeat_words: Annotated[int, Field(ge=1, le=20)] = 2
+    strip_commands: bool = True
+
+
+def _default_tiers() -> list[TierModel]:
+    return [
+        TierModel(min_bits=1000, priority="urgent"),
+        TierModel(min_bits=500, priority="high"),
+        TierModel(min_bits=100, priority="normal"),
+    ]
+
+
+class Config(Strict):
+    twitch: Twitch | None = None
+    engine: Engine = Engine()
+    audio: Audio = Audio()
+    logging: Logging = Logging()
+    tiers: Annotated[list[TierModel], Field(min_length=1)] = Field(default_factory=_default_tiers)
+    sources: Sources = Sources()
+    limits: Limits = Limits()
+    commands: Commands = Commands()
+    queue: Queue = Queue()
+    filters: Filters = Filters()

@@ -1,0 +1,290 @@
+"""Admission: every event in, exactly one decision out.
+
+`Admission` owns the queue, the limits, the TTS ban list and the set of seen
+message ids. It is fed events with the current time and answers with an
+`Accepted`, a `Rejected` (reason from the fixed set) or a `Control` for the
+player. No I/O, no clock, no asyncio: the conductor calls it from one task.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+from .decisions import Accepted, Control, Decision, Message, Reason, Rejected
+from .events import (
+    Ban,
+    ChatTTS,
+    Cheer,
+    Clear,
+    Command,
+    DeleteMessage,
+    Donation,
+    FragmentKind,
+    GiftSubs,
+    Incoming,
+    Pause,
+    PurgeUser,
+    QueueQuery,
+    Raid,
+    Redemption,
+    Resume,
+    Skip,
+    Subscription,
+    Unban,
+)
+from .filters import clean
+from .limits import GateFactory, Limits
+from .queue import MessageQueue
+from .rules import NameMode, Rules, render
+
+__all__ = ["MAX_SEEN_IDS", "Admission"]
+
+# Twitch redelivers within minutes and both cheer subscriptions arrive within
+# seconds of each other; this many ids covers hours of a busy channel.
+MAX_SEEN_IDS = 50_000
+
+
+class Admission:
+    def __init__(
+        self,
+        rules: Rules,
+        gate_factory: GateFactory,
+        *,
+        banned: Iterable[str] = (),
+    ) -> None:
+        self.rules = rules
+        self._gates = gate_factory
+        self.limits = Limits(rules.limits, gate_factory)
+        self.queue = MessageQueue(rules.queue_max_size, rules.aging_seconds)
+        self.banned: set[str] = {b.lower() for b in banned}
+        self.playing: Message | None = None
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seq = 0
+        self._last_speaker: str | None = None
+
+    # --- configuration -------------------------------------------------------
+
+    def update_rules(self, rules: Rules) -> None:
+        """Take new rules (config reload) without losing the queue."""
+        if rules.limits != self.rules.limits:
+            self.limits = Limits(rules.limits, self._gates)
+        self.queue.max_size = rules.queue_max_size
+        self.queue.aging_seconds = rules.aging_seconds
+        self.rules = rules
+
+    # --- the one entry point -------------------------------------------------
+
+    def decide(self, event: Incoming | Command | DeleteMessage | PurgeUser, now: float) -> Decision:
+        if isinstance(event, Incoming):
+            return self._admit(event, now)
+        if isinstance(event, Command):
+            return self._command(event, now)
+        if isinstance(event, DeleteMessage):
+            return self._drop(lambda m: m.id == event.message_id, "deleted", event.message_id)
+        return self._drop(lambda m: m.user == event.login, event.reason, event.login)
+
+    # --- player side ---------------------------------------------------------
+
+    def next_message(self, now: float) -> Message | None:
+        """Take the next message to play and choose the text to read."""
+        message = self.queue.pop(now)
+        if message is None:
+            return None
+        mode = self.rules.read_usernames
+        bare = message.text_bare and (
+            mode is NameMode.NEVER
+            or (mode is NameMode.ON_CHANGE and self._last_speaker == message.user)
+        )
+        message.spoken = message.text_bare if bare else message.text
+        self._last_speaker = message.user
+        self.playing = message
+        return message
+
+    def peek(self, now: float) -> Message | None:
+        return self.queue.peek(now)
+
+    def finished(self, message_id: str) -> None:
+        """The player is done with a message (heard, skipped or failed)."""
+        if self.playing is not None and self.playing.id == message_id:
+            self.playing = None
+
+    def requeue(self, message: Message) -> None:
+        """An interrupted message goes back to the head of its level."""
+        self.finished(message.id)
+        if message.id not in self.queue:
+            self.queue.push_front(message)
+
+    # --- inside --------------------------------------------------------------
+
+    def _admit(self, event: Incoming, now: float) -> Decision:
+        rules = self.rules
+        source, user, paid = event.source, event.user, event.paid
+
+        def reject(reason: Reason, detail: str = "") -> Rejected:
+            return Rejected(reason, source, user.login, event.id, detail)
+
+        playing = self.playing
+        if (
+            event.id in self._seen
+            or event.id in self.queue
+            or (playing is not None and playing.id == event.id)
+        ):
+            if event.id in self._seen:
+                self._seen.move_to_end(event.id)
+            return reject(Reason.DUPLICATE)
+        self._seen[event.id] = None
+        if len(self._seen) > MAX_SEEN_IDS:
+            self._seen.popitem(last=False)
+
+        rule = rules.sources[source]
+        if not rule.enabled:
+            return reject(Reason.DISABLED, f"{source} is off")
+        if user.login in rules.ignore_users:
+            return reject(Reason.IGNORED_USER)
+        banned = user.login in self.banned
+        if banned and not paid:
+            return reject(Reason.BANNED_USER)
+        if isinstance(event, ChatTTS) and not rules.permissions.allows(user, "tts"):
+            return reject(Reason.NOT_ALLOWED, "tts needs a higher role")
+        if (
+            isinstance(event, Redemption)
+            and rules.reward_titles
+            and event.reward_title.strip().lower() not in rules.reward_titles
+        ):
+            return reject(Reason.DISABLED, "not a TTS reward")
+        if isinstance(event, Raid) and event.viewers < rules.raid_min_viewers:
+            return reject(Reason.DISABLED, "raid below raid_min_viewers")
+
+        bits = self._bits(event)
+        tier = rules.tiers.match(bits) if isinstance(event, Cheer | Donation) else None
+        if isinstance(event, Cheer | Donation) and tier is None:
+            return reject(Reason.TOO_FEW_BITS, f"{bits} bits < {rules.tiers.minimum_bits}")
+
+        if not self.limits.exempt(paid):
+            cap = rules.limits.max_pending_per_user
+            if cap is not None and self.queue.pending_for(user.login) >= cap:
+                return reject(Reason.USER_LIMIT, f"{cap} already waiting")
+            limited = self.limits.check(user, now)
+            if limited is not None:
+                return reject(limited)
+
+        body = ""
+        if event.message and not banned:
+            cleaned = clean(
+                event.message,
+                rules.filters,
+                cheermotes=[f.text for f in event.fragments if f.kind is FragmentKind.CHEERMOTE],
+                emotes=[f.text for f in event.fragments if f.kind is FragmentKind.EMOTE],
+            )
+            if cleaned.reason is not None and not paid:
+                return reject(cleaned.reason, cleaned.detail)
+            body = cleaned.text  # paid: a refused text still leaves the thanks
+        if not body and not paid and source.value in ("chat", "redemption"):
+            return reject(Reason.EMPTY)
+
+        name = user.name
+        if isinstance(event, Donation):
+            name = clean(name, rules.filters).text[: rules.name_max_length] or "someone"
+        values = self._values(event, name, body, bits)
+        text = render(rule.template, values)
+        bare = render(rule.template_no_name, values) if rule.template_no_name else ""
+        if not text:
+            return reject(Reason.EMPTY)
+
+        self._seq += 1
+        message = Message(
+            id=event.id,
+            source=source,
+            user=user.login,
+            name=name,
+            priority=tier.priority if tier else rule.priority,
+            text=text,
+            text_bare=bare,
+            paid=paid,
+            seq=self._seq,
+            enqueued_at=now,
+            interrupt=bool(tier and tier.interrupt),
+            voice=(tier.voice if tier and tier.voice else rule.voice),
+            bits=bits,
+        )
+        admitted, evicted = self.queue.offer(message)
+        if not admitted:
+            return reject(Reason.QUEUE_FULL)
+        return Accepted(message, evicted)
+
+    def _bits(self, event: Incoming) -> int:
+        if isinstance(event, Cheer):
+            return event.amount_bits
+        if isinstance(event, Donation):
+            return round(event.amount * self.rules.bits_per_unit)
+        return 0
+
+    @staticmethod
+    def _values(event: Incoming, name: str, body: str, bits: int) -> dict[str, object]:
+        values: dict[str, object] = {"user": name, "message": body, "bits": bits}
+        if isinstance(event, Subscription):
+            values |= {"tier": _tier_words(event.tier.value), "months": event.months}
+        elif isinstance(event, GiftSubs):
+            values |= {"count": event.count, "tier": _tier_words(event.tier.value)}
+            if event.anonymous:
+                values["user"] = "An anonymous gifter"
+        elif isinstance(event, Redemption):
+            values["reward"] = event.reward_title
+        elif isinstance(event, Raid):
+            values["viewers"] = event.viewers
+        elif isinstance(event, Donation):
+            values |= {"amount": f"{event.amount:.2f}", "currency": event.currency}
+        return values
+
+    def _command(self, command: Command, now: float) -> Control | Rejected:
+        by = command.by
+        playing = self.playing
+        if not self.rules.permissions.allows(by, command.name):
+            own_skip = (
+                isinstance(command, Skip) and playing is not None and playing.user == by.login
+            )
+            if not own_skip:
+                return Rejected(Reason.NOT_ALLOWED, None, by.login, detail=f"{command.name}")
+        action, login = command.name, by.login
+        if isinstance(command, Skip):
+            return Control(action, login, skip_id=playing.id if playing else "")
+        if isinstance(command, Clear):
+            dropped = self.queue.clear(include_paid=self.rules.clear_drops_paid)
+            return Control(action, login, dropped=tuple(dropped), detail=f"cleared {len(dropped)}")
+        if isinstance(command, Pause | Resume):
+            return Control(action, login)
+        if isinstance(command, QueueQuery):
+            return Control(action, login, detail=self._queue_reply(login, now))
+        if isinstance(command, Ban):
+            self.banned.add(command.target)
+            dropped = self.queue.remove_user(command.target, include_paid=False)
+            skip = (
+                playing.id
+                if playing and playing.user == command.target and not playing.paid
+                else ""
+            )
+            return Control(action, login, command.target, skip, tuple(dropped), "banned from TTS")
+        if isinstance(command, Unban):
+            self.banned.discard(command.target)
+            return Control(action, login, command.target, detail="unbanned")
+        raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
+
+    def _queue_reply(self, login: str, now: float) -> str:
+        order = self.queue.snapshot(now)
+        mine = [i for i, m in enumerate(order, 1) if m.user == login]
+        waiting = f"{len(order)} waiting"
+        return f"{waiting}; you are #{mine[0]}" if mine else waiting
+
+    def _drop(self, match: Callable[[Message], bool], reason: str, target: str) -> Control:
+        """Moderation on Twitch's side: drop matching messages, cut one playing."""
+        dropped = tuple(m for m in list(self.queue) if match(m))
+        for m in dropped:
+            self.queue.remove(m.id)
+        playing = self.playing
+        skip = playing.id if playing is not None and match(playing) else ""
+        return Control("drop", "twitch", target, skip, dropped, reason)
+
+
+def _tier_words(tier: str) -> str:
+    return "Prime" if tier == "prime" else f"tier {tier}"

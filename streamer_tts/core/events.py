@@ -1,0 +1,311 @@
+"""Input events: what the outside world can tell the admission core.
+
+Each source has its own small frozen class, validated on construction, so an
+event that reaches :class:`~streamer_tts.core.admission.Admission` is already
+well formed. Adapters (Twitch, the control API, the demo script) only build
+these; they never decide anything.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+__all__ = [
+    "Ban",
+    "ChatTTS",
+    "Cheer",
+    "Clear",
+    "Command",
+    "DeleteMessage",
+    "Donation",
+    "Follow",
+    "Fragment",
+    "FragmentKind",
+    "GiftSubs",
+    "Incoming",
+    "Pause",
+    "PurgeUser",
+    "QueueQuery",
+    "Raid",
+    "Redemption",
+    "Resume",
+    "Role",
+    "Skip",
+    "Source",
+    "Subscription",
+    "Unban",
+    "User",
+]
+
+
+class Source(enum.StrEnum):
+    """Where a message came from; the names are the event log's `source`."""
+
+    CHAT = "chat"
+    CHEER = "cheer"
+    SUBSCRIPTION = "subscription"
+    GIFT = "gift"
+    REDEMPTION = "redemption"
+    RAID = "raid"
+    FOLLOW = "follow"
+    API = "api"
+
+
+class Role(enum.IntEnum):
+    """Chat roles, lowest first: a permission names the lowest role allowed."""
+
+    EVERYONE = 0
+    SUBSCRIBER = 1
+    VIP = 2
+    MODERATOR = 3
+    BROADCASTER = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        return cls[name.strip().upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+class FragmentKind(enum.StrEnum):
+    TEXT = "text"
+    CHEERMOTE = "cheermote"
+    EMOTE = "emote"
+    MENTION = "mention"
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One piece of a chat message as Twitch marks it (cheermote, emote ...)."""
+
+    kind: FragmentKind
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Who sent it: `login` is Twitch's lowercase login, `name` what is read."""
+
+    login: str
+    name: str = ""
+    roles: frozenset[Role] = frozenset()
+
+    def __post_init__(self) -> None:
+        login = self.login.strip().lower()
+        if not login:
+            raise ValueError("user login must not be empty")
+        object.__setattr__(self, "login", login)
+        if not self.name.strip():
+            object.__setattr__(self, "name", login)
+
+    @property
+    def role(self) -> Role:
+        """The highest role held."""
+        return max(self.roles, default=Role.EVERYONE)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Incoming:
+    """Base of every event that may become a spoken message.
+
+    `id` is the platform's own message id (Twitch message id, donation id), the
+    key for de-duplication across subscriptions and redelivery.
+    """
+
+    source: ClassVar[Source]
+    paid: ClassVar[bool] = False
+
+    id: str
+    user: User
+    message: str = ""
+    fragments: tuple[Fragment, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        _require(bool(self.id), "event id must not be empty")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChatTTS(Incoming):
+    """`!tts <text>` in chat."""
+
+    source: ClassVar[Source] = Source.CHAT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cheer(Incoming):
+    source: ClassVar[Source] = Source.CHEER
+    paid: ClassVar[bool] = True
+
+    amount_bits: int
+
+    def __post_init__(self) -> None:
+        Incoming.__post_init__(self)
+        _require(self.amount_bits > 0, "a cheer has a positive number of bits")
+
+
+class SubTier(enum.StrEnum):
+    PRIME = "prime"
+    TIER1 = "1"
+    TIER2 = "2"
+    TIER3 = "3"
+
+    @classmethod
+    def parse(cls, raw: str, *, is_prime: bool = False) -> SubTier:
+        """Accept Twitch's `1000`/`2000`/`3000` and `prime`."""
+        if is_prime or raw.lower() == "prime":
+            return cls.PRIME
+        return {"1000": cls.TIER1, "2000": cls.TIER2, "3000": cls.TIER3}.get(raw, cls(raw))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subscription(Incoming):
+    """A new sub or a resub (the resub carries the viewer's message)."""
+
+    source: ClassVar[Source] = Source.SUBSCRIPTION
+    paid: ClassVar[bool] = True
+
+    tier: SubTier = SubTier.TIER1
+    months: int = 1
+
+    def __post_init__(self) -> None:
+        Incoming.__post_init__(self)
+        _require(self.months >= 1, "months must be at least 1")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GiftSubs(Incoming):
+    source: ClassVar[Source] = Source.GIFT
+    paid: ClassVar[bool] = True
+
+    count: int
+    tier: SubTier = SubTier.TIER1
+    anonymous: bool = False
+
+    def __post_init__(self) -> None:
+        Incoming.__post_init__(self)
+        _require(self.count >= 1, "a gift has at least one sub")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redemption(Incoming):
+    """A channel-points reward redeemed; spoken only for configured titles."""
+
+    source: ClassVar[Source] = Source.REDEMPTION
+    paid: ClassVar[bool] = True
+
+    reward_title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Raid(Incoming):
+    source: ClassVar[Source] = Source.RAID
+
+    viewers: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Follow(Incoming):
+    source: ClassVar[Source] = Source.FOLLOW
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Donation(Incoming):
+    """Money from outside Twitch (tip page, bridge); `amount` in currency units."""
+
+    source: ClassVar[Source] = Source.API
+    paid: ClassVar[bool] = True
+
+    amount: float
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        Incoming.__post_init__(self)
+        _require(0 < self.amount < 1e9, "a donation amount is positive")
+
+
+# --- mod commands: they steer the player, they are never spoken ---------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """A chat or API command; `name` is the configured command key."""
+
+    name: ClassVar[str]
+
+    by: User
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skip(Command):
+    name: ClassVar[str] = "skip"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Clear(Command):
+    name: ClassVar[str] = "clear"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pause(Command):
+    name: ClassVar[str] = "pause"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume(Command):
+    name: ClassVar[str] = "resume"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QueueQuery(Command):
+    name: ClassVar[str] = "queue"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ban(Command):
+    name: ClassVar[str] = "ban"
+
+    target: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
+        _require(bool(self.target), "ban needs a user")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unban(Command):
+    name: ClassVar[str] = "unban"
+
+    target: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
+        _require(bool(self.target), "unban needs a user")
+
+
+# --- moderation on Twitch's side: a mod deleted a message or removed a user ---
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteMessage:
+    """A mod deleted a chat message: never read it (or stop reading it)."""
+
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PurgeUser:
+    """A user was timed out or banned from the channel: drop what they sent."""
+
+    login: str
+    reason: str = "timeout"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "login", self.login.strip().lower())

@@ -1,0 +1,420 @@
+"""Text filters: cut hostile chat down to what may be read aloud.
+
+Floods, zalgo, bidi tricks, SSML injection, links, cheermote and emote codes
+and bot commands must never reach a voice. :func:`clean` turns one message into
+the text to speak, or into a :class:`~streamer_tts.core.decisions.Reason` why
+nothing is spoken. It is pure and on the hot path: patterns are compiled once
+per :class:`FilterRules`, ASCII skips the Unicode work, and every costly step
+hides behind a cheap test, as most messages need none of them.
+
+Guarantees, pinned by property tests: it never raises and runs in linear time;
+the output never holds ``<`` or ``>``, control, format or unassigned
+characters, more than ``max_repeat_chars`` identical non-digit characters in a
+row, or more than ``max_length`` characters; cleaning cleaned text changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import itertools
+import operator
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from .decisions import Reason
+
+__all__ = ["DEFAULT_CHEER_PREFIXES", "Cleaned", "FilterRules", "LinkAction", "WordAction", "clean"]
+
+MAX_MARKS_PER_BASE = 2
+"""Thai and Vietnamese put 2 combining marks on a letter; a longer run is zalgo."""
+MAX_NUMBER_DIGITS = 12
+"""Digits are never collapsed (1000000 stays a million); longer numbers are spam."""
+MAX_BANNED_WORD_CHARS = 100
+"""Banned words become a nested pattern, one level per character."""
+MAX_RECLEANS = 3
+"""A cut inside a word can expose a new token ("日example.com" from
+"日example.com日本"), so a cut text is cleaned again, at most this often."""
+RULES_CACHE_SIZE = 16
+"""Compiled rule sets kept; a daemon has one, tests a handful."""
+
+DEFAULT_CHEER_PREFIXES: frozenset[str] = frozenset(
+    {
+        "cheer", "doodlecheer", "biblethump", "cheerwhal", "corgo", "scoops", "uni",
+        "showlove", "party", "seemsgood", "pride", "kappa", "frankerz", "heyguys",
+        "dansgame", "elegiggle", "trihard", "kreygasm", "4head", "swiftrage",
+        "notlikethis", "failfish", "vohiyo", "pjsalt", "mrdestructoid", "bday",
+        "ripcheer", "shamrock", "bitboss", "streamlabs", "muxy", "holidaycheer",
+        "goal", "anon", "charity",
+    }
+)  # fmt: skip
+"""Twitch's global cheermote prefixes, lowercase; channels add their own."""
+
+
+class LinkAction(enum.StrEnum):
+    """What a link becomes: nothing, `link_replacement`, or a rejected message."""
+
+    STRIP = "strip"
+    REPLACE = "replace"
+    DROP = "drop"
+
+
+class WordAction(enum.StrEnum):
+    """What a banned word becomes: `mask`, or a rejected message."""
+
+    MASK = "mask"
+    DROP = "drop"
+
+
+@dataclass(frozen=True, slots=True)
+class FilterRules:
+    """What a channel lets through; frozen and hashable, so compiled once."""
+
+    max_length: int = 300
+    """Characters after cleaning; the cut falls between words."""
+    links: LinkAction = LinkAction.REPLACE
+    link_replacement: str = "a link"
+    banned_words: tuple[str, ...] = ()
+    """Case-insensitive whole words or phrases; leetspeak is not chased."""
+    banned_words_action: WordAction = WordAction.MASK
+    mask: str = "bleep"
+    max_repeat_chars: int = 3
+    max_repeat_words: int = 2
+    strip_commands: bool = True
+    """Remove ``!discord``-style bot commands at the start of the text."""
+    cheer_prefixes: frozenset[str] = DEFAULT_CHEER_PREFIXES
+
+    def __post_init__(self) -> None:
+        for name in ("max_length", "max_repeat_chars", "max_repeat_words"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        # Normalised here so equal rules hash equal and lists from config work.
+        words = {" ".join(w.lower().split()) for w in self.banned_words} - {""}
+        if any(len(w) > MAX_BANNED_WORD_CHARS for w in words):
+            raise ValueError(f"banned words are at most {MAX_BANNED_WORD_CHARS} characters")
+        prefixes = frozenset(p.lower() for p in self.cheer_prefixes)
+        object.__setattr__(self, "banned_words", tuple(sorted(words)))
+        object.__setattr__(self, "cheer_prefixes", prefixes)
+        object.__setattr__(self, "links", LinkAction(self.links))
+        object.__setattr__(self, "banned_words_action", WordAction(self.banned_words_action))
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """The outcome: `text` to speak, or a `reason` why nothing is spoken."""
+
+    text: str
+    reason: Reason | None
+    detail: str = ""
+
+
+# --- Unicode tables ------------------------------------------------------------
+
+_INVISIBLE_LETTERS = frozenset({0x115F, 0x1160, 0x3164, 0xFFA0})  # Hangul fillers: "blank" messages
+_KEPT_SYMBOLS = frozenset({0xB0})  # the degree sign: "20°C" is speech
+_DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "So", "Sk", "Me"})
+_EMOJI = (0x1F000, 0x1FAFF)
+_NO_SPACE_SCRIPTS = [  # Thai, Lao, Myanmar, Khmer, kana, CJK: cut between any two
+    (0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x3000, 0x30FF),
+    (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+    (0x20000, 0x3FFFF),
+]  # fmt: skip
+
+
+def _char_class(ranges: list[tuple[int, int]]) -> str:
+    """One character of `ranges`, shaped for speed: `re` keeps a bitmap for the
+    Basic Multilingual Plane but scans astral ranges one by one, so those are
+    tried only for astral characters, emoji first."""
+
+    def body(part: list[tuple[int, int]]) -> str:
+        return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in part)
+
+    bmp = [(lo, min(hi, 0xFFFF)) for lo, hi in ranges if lo <= 0xFFFF]
+    astral = [(max(lo, 0x10000), hi) for lo, hi in ranges if hi > 0xFFFF]
+    astral.sort(key=lambda r: not (_EMOJI[0] <= r[0] <= _EMOJI[1]))
+    if not astral:
+        return f"[{body(bmp)}]"
+    return f"(?:[{body(bmp)}]|(?=[\\U00010000-\\U0010ffff])[{body(astral)}])"
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    drop: re.Pattern[str]
+    zalgo: re.Pattern[str]
+    marks: re.Pattern[str]
+    mark: str  # one Mn or Mc: `\w` stops inside Hindi words, so word edges need it
+    no_space: re.Pattern[str]
+
+
+@functools.cache
+def _tables() -> _Tables:
+    """Scan the Unicode database once (~0.5 s, at first need rather than import)."""
+    drop: list[tuple[int, int]] = []
+    nonspacing: list[tuple[int, int]] = []
+    marks: list[tuple[int, int]] = []
+
+    def add(ranges: list[tuple[int, int]], cp: int) -> None:
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1] = (ranges[-1][0], cp)
+        else:
+            ranges.append((cp, cp))
+
+    for cp, cat in enumerate(map(unicodedata.category, map(chr, range(0x110000)))):
+        if cp < 0x80:
+            if cat == "Cc" and chr(cp) not in "\t\n\v\f\r":
+                add(drop, cp)
+        elif (cat in _DROPPED_CATEGORIES and cp not in _KEPT_SYMBOLS) or (
+            cp in _INVISIBLE_LETTERS or 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
+        ):  # variation selectors are Mn, but only steer emoji rendering
+            add(drop, cp)
+        elif cat in ("Mn", "Mc"):
+            add(marks, cp)
+            if cat == "Mn":
+                add(nonspacing, cp)
+    mn = _char_class(nonspacing)
+    return _Tables(
+        drop=re.compile(f"{_char_class(drop)}+"),
+        zalgo=re.compile(f"{mn}{{{MAX_MARKS_PER_BASE + 1},}}"),
+        marks=re.compile(f"{mn}+"),
+        mark=_char_class(marks),
+        no_space=re.compile(f"{_char_class(_NO_SPACE_SCRIPTS)}+"),
+    )
+
+
+def _normalise(text: str) -> str:
+    """NFKC, drop invisible and pictographic characters, remove zalgo.
+
+    Loops because a removal can join a letter and a mark that NFKC composes.
+    """
+    tables = _tables()
+    while True:
+        text = tables.drop.sub("", unicodedata.normalize("NFKC", text))
+        if tables.zalgo.search(text):  # one zalgo run: no mark in this text is honest
+            text = tables.marks.sub("", text)
+        if unicodedata.is_normalized("NFKC", text):
+            return text
+
+
+# --- fixed patterns ------------------------------------------------------------
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]+")
+# Tags (<speak>, </p>, <break time="5s"/>, <!-- -->) and hearts (<3) go whole;
+# stray brackets become spaces ("<35 viewers"). Entities too: an engine may unescape.
+_MARKUP = re.compile(
+    r"</?[A-Za-z][^<>]*>|<[!?][^<>]*>|<3+(?!\d)|[<>]|&(?:lt|gt|#0*6[02]|#x0*3[ce]);?",
+    re.IGNORECASE,
+)
+_TLDS = (
+    "com|net|org|info|biz|io|co|tv|gg|ly|uk|ca|de|fr|ru|jp|cn|br|au|nl|es|pl|se|ch|eu|xyz"
+    "|app|dev|link|live|stream|fm|sh|gl|ai|site|online|store|shop|club|top|vip|pro|cc|ws"
+    "|la|gd|tk|ml|ga|cf|gq|su|edu|gov|art|blog|news|page|cloud|tech|fun|gift|zip|click"
+    "|kr|tw|hk|cz|pt|ro|gr|fi|dk|ua"
+)
+_WORD_TLDS = "be|me|to|in|it|us|at|is|so|no|am|my|id|gs|vc"  # "ok.so": links only with a path
+# A TLD without a path is lowercase: "that was it.It" is no link. Alternatives start
+# only where a link can start, so a 50 kB "a.a.a.a" costs linear time.
+_LINK = re.compile(
+    r"(?<![a-zA-Z0-9+.-])(?i:[a-z][a-z0-9+.-]*://)\S*"
+    r"|(?<![\w.-])(?i:www)\.[\w-]+\.\S*"
+    r"|(?<![\w+@-])(?<!\w\.)(?:[\w+-]+(?:\.[\w+-]+)*@)?(?:[\w-]+\.)+"
+    rf"(?:(?:{_TLDS})(?![\w-])(?::\d+)?(?:[/?#]\S*)?|(?i:{_TLDS}|{_WORD_TLDS})(?::\d+)?/\S*)"
+)
+_MAYBE_LINK = re.compile(r"\.[^\W\d_]")
+_LINK_MARK = "\x00"  # controls are gone by then, so it cannot be chat's own
+_LINK_MARKS = re.compile(f"{_LINK_MARK}(?: ?{_LINK_MARK})*")
+_ASCII_DIGIT = re.compile("[0-9]")  # `re` tests this class far faster than \d
+_DIGIT = re.compile(r"\d")
+_CHEER = re.compile(r"(?<!\S)(\w+?)\d+(?!\S)")
+_LONG_NUMBER = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
+_COMMANDS = re.compile(r"^(?:!\w\S*(?: |$))+")
+_SPEAKABLE = re.compile(r"[^\W_]")
+_EMPTY = Cleaned("", Reason.EMPTY, "nothing left")
+_LINK_DROPPED = Cleaned("", Reason.NOT_ALLOWED, "link")
+_BANNED = Cleaned("", Reason.BANNED_WORD, "banned word")
+
+
+# --- per-rules patterns --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    rules: FilterRules
+    has_repeat: re.Pattern[str]  # the cheap test: any run, digits included
+    repeat_chars: re.Pattern[str]
+    repeat_chars_to: str
+    link_to: str  # spaced, so the replacement never glues onto a word
+    banned: re.Pattern[str] | None
+    mask: str
+
+
+_Trie: TypeAlias = dict[str, "_Trie"]
+
+
+def _trie(words: Iterable[str]) -> str:
+    """An alternation shaped as a trie: `re` tries branches one by one, so a flat
+    list of 500 banned words would cost 500 tests at every position."""
+    root: _Trie = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: _Trie) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
+
+
+@functools.lru_cache(maxsize=RULES_CACHE_SIZE)
+def _compile(rules: FilterRules) -> _Compiled:
+    n_chars = rules.max_repeat_chars
+    repeat_chars = re.compile(rf"([^\d])\1{{{n_chars},}}", re.DOTALL)
+    repeat_chars_to = r"\g<1>" * n_chars
+
+    def settle(text: str) -> str:  # configured text must be as clean as chat
+        text = _normalise(text) if not text.isascii() else _ASCII_CONTROL.sub("", text)
+        return " ".join(repeat_chars.sub(repeat_chars_to, _MARKUP.sub(" ", text)).split())
+
+    link_to = settle(rules.link_replacement)
+    if _LINK.search(link_to):  # a link as replacement would never settle
+        link_to = ""
+    banned, mask = None, ""
+    words = {settle(w).lower() for w in rules.banned_words} - {""}
+    if words:
+        edge = _tables().mark
+        first = re.escape("".join(sorted({w[0] for w in words})))
+        banned = re.compile(
+            rf"(?=[{first}])(?<!\w)(?<!{edge})(?:{_trie(words)})(?!\w)(?!{edge})", re.IGNORECASE
+        )
+        mask = settle(rules.mask)
+        if banned.search(mask) or _LINK.search(mask):  # it would be masked again
+            mask = ""
+    return _Compiled(
+        rules=rules,
+        has_repeat=re.compile(r"(.)" + r"\1" * n_chars, re.DOTALL),
+        repeat_chars=repeat_chars,
+        repeat_chars_to=repeat_chars_to,
+        link_to=f" {link_to} " if link_to else " ",
+        banned=banned,
+        mask=mask,
+    )
+
+
+# --- the pipeline --------------------------------------------------------------
+
+
+def clean(
+    text: str,
+    rules: FilterRules,
+    *,
+    cheermotes: Iterable[str] = (),
+    emotes: Iterable[str] = (),
+) -> Cleaned:
+    """Clean one message for speech.
+
+    `cheermotes` and `emotes` are the tokens Twitch's fragments marked ("Cheer100",
+    "Kappa"). Emote tokens go as written (emote codes are case-sensitive); the
+    cheermotes' prefixes join ``rules.cheer_prefixes`` for this message.
+    """
+    compiled = _compile(rules)
+    prefixes = rules.cheer_prefixes
+    if cheermotes:
+        prefixes = prefixes | {c.rstrip("0123456789").lower() for c in cheermotes}
+    if emotes:
+        names = frozenset(emotes)  # before markup removal: "<3" is an emote code
+        text = " ".join(token for token in text.split() if token not in names)
+    result, recut = _clean_once(text, compiled, prefixes)
+    for _ in range(MAX_RECLEANS):
+        if not recut:
+            break
+        again, recut = _clean_once(result.text, compiled, rules.cheer_prefixes)
+        result = Cleaned(again.text, again.reason, again.detail or result.detail)
+    return result
+
+
+def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Cleaned, bool]:
+    """One pass; the flag says a cut split a word, so the result needs another.
+
+    The order keeps cleaning idempotent: every removal leaves a space, and each
+    step runs after those that could expose its input.
+    """
+    rules = c.rules
+    if text.isascii():
+        if not text.isprintable():
+            text = _ASCII_CONTROL.sub("", text)
+    else:
+        text = _normalise(text)
+    if "<" in text or ">" in text or "&" in text:
+        text = _MARKUP.sub(" ", text)
+    if c.has_repeat.search(text):  # before links: "wwwwww.x.com"
+        text = c.repeat_chars.sub(c.repeat_chars_to, text)
+    if "://" in text or _MAYBE_LINK.search(text):
+        words = [_LINK.sub(_LINK_MARK, w) if "." in w or ":" in w else w for w in text.split()]
+        text = " ".join(words)
+        if _LINK_MARK in text:
+            if rules.links is LinkAction.DROP:
+                return _LINK_DROPPED, False
+            text = _LINK_MARKS.sub(c.link_to if rules.links is LinkAction.REPLACE else " ", text)
+    if (_ASCII_DIGIT if text.isascii() else _DIGIT).search(text):
+        text = _CHEER.sub(lambda m: " " if m[1].lower() in prefixes else m[0], text)
+        text = _LONG_NUMBER.sub(" ", text)
+    text = " ".join(text.split())
+    if c.banned is not None and c.banned.search(text):
+        if rules.banned_words_action is WordAction.DROP:
+            return _BANNED, False
+        # The mask may meet its neighbours' punctuation, or be empty.
+        text = " ".join(c.repeat_chars.sub(c.repeat_chars_to, c.banned.sub(c.mask, text)).split())
+    if rules.strip_commands and text.startswith("!"):
+        text = _COMMANDS.sub("", text)
+    keys = text.lower().split(" ")
+    if len(set(keys)) < len(keys) and any(map(operator.eq, keys, itertools.islice(keys, 1, None))):
+        text = _collapse_words(text, keys, rules.max_repeat_words)
+    detail, recut = "", False
+    if len(text) > rules.max_length:
+        text, recut = _truncate(text, rules.max_length)
+        detail = "truncated"
+    if not _SPEAKABLE.search(text):
+        return _EMPTY, False
+    return Cleaned(text, None, detail), recut
+
+
+def _collapse_words(text: str, keys: list[str], most: int) -> str:
+    """Keep at most `most` of each run of one word, ignoring case."""
+    kept: list[str] = []
+    previous, run = "", 0
+    for word, key in zip(text.split(" "), keys, strict=True):
+        run = run + 1 if key == previous else 1
+        previous = key
+        if run <= most:
+            kept.append(word)
+    return " ".join(kept)
+
+
+def _truncate(text: str, limit: int) -> tuple[str, bool]:
+    """Cut to `limit` characters between words; flag a cut not at a space.
+
+    Scripts written without spaces may be cut between any two characters. A
+    first word longer than the limit is no speech: it goes, and the rest is tried.
+    """
+    while len(text) > limit:
+        head = text[: limit + 1]
+        best = head.rfind(" ")
+        if not head.isascii():
+            for run in _tables().no_space.finditer(head, best + 1):
+                best = max(best, min(run.end(), limit))
+        if best > 0:
+            return text[:best].rstrip(), text[best] != " "
+        space = text.find(" ")
+        if space < 0:
+            return "", True
+        text = text[space + 1 :]
+    return text, True

@@ -1,0 +1,170 @@
+"""The bounded priority queue of accepted messages.
+
+Two FIFO deques per priority level, paid and free (so the eviction victim,
+the newest free message, is found in O(1) however many paid ones wait); the
+level's head is the older of the two heads. A message's *effective* priority rises by
+one level for every `aging_seconds` it has waited, so a low message is never
+starved forever; inside a level the oldest goes first. When full, an arrival
+evicts the newest free message of the lowest level below it; a paid message is
+never evicted, and paid arrivals may overflow the free bound (up to a hard
+cap) rather than be lost.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+
+from .decisions import Message, Priority
+
+__all__ = ["MAX_PAID_OVERFLOW", "MessageQueue"]
+
+# Paid messages are never rejected for room until this many wait beyond the
+# free bound: hours of speech, far past any real stream, but still a bound.
+MAX_PAID_OVERFLOW = 5_000
+
+_LEVELS = tuple(Priority)
+
+
+class MessageQueue:
+    def __init__(self, max_size: int = 100, aging_seconds: float | None = 120.0) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be at least 1")
+        self.max_size = max_size
+        self.aging_seconds = aging_seconds
+        self._paid: dict[Priority, deque[Message]] = {p: deque() for p in _LEVELS}
+        self._free: dict[Priority, deque[Message]] = {p: deque() for p in _LEVELS}
+        self._by_id: dict[str, Message] = {}
+        self._per_user: dict[str, int] = {}
+
+    # --- reading -------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __contains__(self, message_id: object) -> bool:
+        return message_id in self._by_id
+
+    def __iter__(self) -> Iterator[Message]:
+        """Every waiting message, highest base level first (not play order)."""
+        for level in reversed(_LEVELS):
+            yield from sorted((*self._paid[level], *self._free[level]), key=lambda m: m.seq)
+
+    def get(self, message_id: str) -> Message | None:
+        return self._by_id.get(message_id)
+
+    def pending_for(self, login: str) -> int:
+        """Free messages of this user waiting (paid ones never count)."""
+        return self._per_user.get(login, 0)
+
+    def depth(self) -> dict[Priority, int]:
+        return {p: len(self._paid[p]) + len(self._free[p]) for p in _LEVELS}
+
+    def effective(self, message: Message, now: float) -> Priority:
+        """The base level raised one step per `aging_seconds` waited."""
+        if not self.aging_seconds:
+            return message.priority
+        steps = int(max(0.0, now - message.enqueued_at) // self.aging_seconds)
+        return Priority(min(Priority.URGENT, message.priority + steps))
+
+    def peek(self, now: float) -> Message | None:
+        best: Message | None = None
+        best_key: tuple[int, int] | None = None
+        for level in _LEVELS:
+            head = self._head(level)  # oldest of its level, so the most aged of it too
+            if head is None:
+                continue
+            key = (self.effective(head, now), -head.seq)
+            if best_key is None or key > best_key:
+                best, best_key = head, key
+        return best
+
+    def snapshot(self, now: float) -> list[Message]:
+        """Waiting messages in the order they would play if nothing changed."""
+        return sorted(self, key=lambda m: (-self.effective(m, now), m.seq))
+
+    # --- changing ------------------------------------------------------------
+
+    def offer(self, message: Message) -> tuple[bool, Message | None]:
+        """Try to add; returns (admitted, evicted message or None)."""
+        evicted: Message | None = None
+        if len(self) >= self.max_size:
+            evicted = self._victim_for(message)
+            if evicted is not None:
+                self.remove(evicted.id)
+            elif not message.paid or len(self) >= self.max_size + MAX_PAID_OVERFLOW:
+                return False, None
+        self._index(message)
+        self._deque(message).append(message)
+        return True, evicted
+
+    def push_front(self, message: Message) -> None:
+        """Put an interrupted message back at the head of its level."""
+        self._index(message)
+        self._deque(message).appendleft(message)
+
+    def pop(self, now: float) -> Message | None:
+        message = self.peek(now)
+        if message is not None:
+            self._deque(message).popleft()
+            self._unindex(message)
+        return message
+
+    def remove(self, message_id: str) -> Message | None:
+        message = self._by_id.get(message_id)
+        if message is not None:
+            self._deque(message).remove(message)
+            self._unindex(message)
+        return message
+
+    def remove_user(self, login: str, *, include_paid: bool = True) -> list[Message]:
+        gone = [m for m in self if m.user == login and (include_paid or not m.paid)]
+        for m in gone:
+            self.remove(m.id)
+        return gone
+
+    def clear(self, *, include_paid: bool = False) -> list[Message]:
+        gone = [m for m in self if include_paid or not m.paid]
+        for m in gone:
+            self.remove(m.id)
+        return gone
+
+    # --- inside --------------------------------------------------------------
+
+    def _victim_for(self, arrival: Message) -> Message | None:
+        """Newest free message of the lowest level below the arrival's.
+
+        A paid arrival may evict a free message of any level: money first.
+        """
+        for level in _LEVELS:
+            if level >= arrival.priority and not arrival.paid:
+                return None
+            if self._free[level]:
+                return self._free[level][-1]
+        return None
+
+    def _deque(self, message: Message) -> deque[Message]:
+        return (self._paid if message.paid else self._free)[message.priority]
+
+    def _head(self, level: Priority) -> Message | None:
+        paid, free = self._paid[level], self._free[level]
+        if paid and free:
+            return paid[0] if paid[0].seq < free[0].seq else free[0]
+        return paid[0] if paid else (free[0] if free else None)
+
+    def _index(self, message: Message) -> None:
+        if message.id in self._by_id:
+            raise ValueError(f"message {message.id!r} is already queued")
+        self._by_id[message.id] = message
+        if not message.paid:
+            self._per_user[message.user] = self._per_user.get(message.user, 0) + 1
+
+    def _unindex(self, message: Message) -> None:
+        del self._by_id[message.id]
+        if message.paid:
+            return
+        left = self._per_user[message.user] - 1
+        if left:
+            self._per_user[message.user] = left
+        else:
+            del self._per_user[message.user]

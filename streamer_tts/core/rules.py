@@ -1,0 +1,116 @@
+"""The rules the admission core applies, as plain frozen data.
+
+Built from the validated config by `streamer_tts.config`, or directly in
+tests. Keeping them separate from pydantic keeps the core stdlib-only.
+"""
+
+from __future__ import annotations
+
+import enum
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .decisions import Priority
+from .events import Source
+from .filters import FilterRules
+from .limits import LimitPolicy
+from .permissions import Permissions
+from .tiers import Tier, TierTable
+
+__all__ = [
+    "DEFAULT_SOURCES",
+    "PLACEHOLDERS",
+    "NameMode",
+    "Rules",
+    "SourceRule",
+    "render",
+]
+
+
+class NameMode(enum.StrEnum):
+    """When to read who sent a message."""
+
+    ALWAYS = "always"
+    NEVER = "never"
+    ON_CHANGE = "on_change"  # only when the speaker differs from the last one
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRule:
+    """How one source is spoken. `template_no_name` is used when the name is
+    not read; a source without one always reads the name."""
+
+    enabled: bool = True
+    priority: Priority = Priority.NORMAL
+    template: str = "{user}: {message}"
+    template_no_name: str | None = None
+    voice: str | None = None
+
+
+# The placeholders each source's template may use (checked at config load).
+PLACEHOLDERS: Mapping[Source, frozenset[str]] = {
+    Source.CHAT: frozenset({"user", "message"}),
+    Source.CHEER: frozenset({"user", "message", "bits"}),
+    Source.SUBSCRIPTION: frozenset({"user", "message", "tier", "months"}),
+    Source.GIFT: frozenset({"user", "count", "tier"}),
+    Source.REDEMPTION: frozenset({"user", "message", "reward"}),
+    Source.RAID: frozenset({"user", "viewers"}),
+    Source.FOLLOW: frozenset({"user"}),
+    Source.API: frozenset({"user", "message", "amount", "currency"}),
+}
+
+DEFAULT_SOURCES: Mapping[Source, SourceRule] = {
+    Source.CHAT: SourceRule(True, Priority.LOW, "{user} says: {message}", "{message}"),
+    Source.CHEER: SourceRule(True, Priority.NORMAL, "{user} cheered {bits} bits: {message}"),
+    Source.SUBSCRIPTION: SourceRule(
+        True, Priority.HIGH, "{user} subscribed for {months} months: {message}"
+    ),
+    Source.GIFT: SourceRule(True, Priority.HIGH, "{user} gifted {count} subs"),
+    Source.REDEMPTION: SourceRule(True, Priority.NORMAL, "{user} says: {message}"),
+    Source.RAID: SourceRule(True, Priority.NORMAL, "{user} is raiding with {viewers} viewers"),
+    Source.FOLLOW: SourceRule(False, Priority.LOW, "Thanks for the follow, {user}"),
+    Source.API: SourceRule(True, Priority.NORMAL, "{user} tipped {amount} {currency}: {message}"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    sources: Mapping[Source, SourceRule] = field(default_factory=lambda: dict(DEFAULT_SOURCES))
+    tiers: TierTable = field(
+        default_factory=lambda: TierTable.of(
+            [
+                Tier(1000, Priority.URGENT),
+                Tier(500, Priority.HIGH),
+                Tier(100, Priority.NORMAL),
+            ]
+        )
+    )
+    bits_per_unit: float = 100.0
+    filters: FilterRules = field(default_factory=FilterRules)
+    limits: LimitPolicy = field(default_factory=LimitPolicy)
+    permissions: Permissions = field(default_factory=Permissions)
+    ignore_users: frozenset[str] = frozenset(
+        {"nightbot", "streamelements", "streamlabs", "moobot", "fossabot", "wizebot"}
+    )
+    read_usernames: NameMode = NameMode.ON_CHANGE
+    reward_titles: frozenset[str] = frozenset({"tts"})  # lowercase; empty = every reward
+    raid_min_viewers: int = 1
+    queue_max_size: int = 100
+    aging_seconds: float | None = 120.0
+    clear_drops_paid: bool = False
+    name_max_length: int = 40
+
+
+_FORMATTER = string.Formatter()
+
+
+def template_fields(template: str) -> set[str]:
+    """The placeholder names a template uses (raises ValueError if malformed)."""
+    return {name for _, name, _, _ in _FORMATTER.parse(template) if name is not None}
+
+
+def render(template: str, values: Mapping[str, object]) -> str:
+    """Fill a template, then drop the dangling ": " an empty message leaves."""
+    text = template.format_map(values)
+    return " ".join(text.split()).strip(" :,;-")
