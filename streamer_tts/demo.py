@@ -1,8 +1,8 @@
-"""`make demo`: the admission core on a scripted minute of a stream.
+"""`make demo`: the full daemon on a scripted stream, spoken by Piper.
 
 Every event of the script goes through the real core (filters, tiers,
-aiolimiter gates, queue) and each decision prints as one readable line; a
-simulated speaker then takes messages off the queue in play order.
+aiolimiter gates, queue), the conductor and the player; each decision and
+each sound prints as one readable line.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import sys
 import time
 
 from . import logs
-from .core.admission import Admission
-from .core.decisions import Accepted, Control, Decision, Rejected
+from .config import Config
 from .core.events import (
     ChatTTS,
     Cheer,
@@ -26,10 +25,9 @@ from .core.events import (
     SubTier,
     User,
 )
-from .core.rules import Rules
-from .limiter import aiolimiter_gate
+from .daemon import Daemon, serve
 
-__all__ = ["SCRIPT", "log_decision", "run_demo"]
+__all__ = ["SCRIPT", "run_demo"]
 
 alice = User("alice", "Alice")
 bob = User("bob", "Bob")
@@ -80,71 +78,39 @@ SCRIPT: list[tuple[float, object]] = [
 ]
 
 
-def log_decision(decision: Decision, now: float) -> None:
-    """The event-log lines for one decision (shared with the daemon)."""
-    if isinstance(decision, Accepted):
-        m = decision.message
-        if decision.evicted is not None:
-            logs.emit(logs.TTS_DROPPED, id=decision.evicted.id, reason="queue_full")
-        logs.emit(
-            logs.TTS_ACCEPTED,
-            id=m.id,
-            source=str(m.source),
-            user=m.user,
-            priority=str(m.priority),
-            text=m.text,
-        )
-    elif isinstance(decision, Rejected):
-        logs.emit(
-            logs.TTS_REJECTED,
-            id=decision.id,
-            source=str(decision.source or ""),
-            user=decision.user,
-            reason=str(decision.reason),
-            detail=decision.detail,
-        )
-    elif isinstance(decision, Control):
-        logs.emit(
-            "tts.control",
-            action=decision.action,
-            user=decision.by,
-            target=decision.target,
-            detail=decision.detail,
-        )
-        for m in decision.dropped:
-            logs.emit(logs.TTS_DROPPED, id=m.id, reason=decision.action)
+def _demo_output() -> str:
+    """Speakers if the machine has a sound device, else `demo.wav`."""
+    from .audio.outputs import OutputError, find_output_device
+
+    try:
+        find_output_device("default")
+    except OutputError:
+        return "file:demo.wav"
+    return "default"
 
 
-async def _demo(fast: bool) -> None:
-    admission = Admission(Rules(), aiolimiter_gate)
+async def _play_script(daemon: Daemon, fast: bool) -> None:
     loop = asyncio.get_running_loop()
     start = loop.time()
     for at, event in SCRIPT:
         if not fast:
             await asyncio.sleep(max(0.0, start + at - loop.time()))
-        now = loop.time()
-        decision = admission.decide(event, now)  # type: ignore[arg-type]
-        log_decision(decision, now)
-        if isinstance(decision, Control) and decision.action == "skip" and admission.playing:
-            logs.emit(logs.TTS_SKIPPED, id=admission.playing.id, by=decision.by)
-            admission.finished(admission.playing.id)
-        if at == 1.5 and admission.playing is None:
-            # The speaker starts: the biggest cheer first, whatever the arrival order.
-            message = admission.next_message(loop.time())
-            if message is not None:
-                logs.emit(logs.TTS_STARTED, id=message.id, engine="demo", text=message.spoken)
-    while (message := admission.next_message(loop.time())) is not None:
-        logs.emit(logs.TTS_STARTED, id=message.id, engine="demo", text=message.spoken)
-        if not fast:
-            await asyncio.sleep(0.1)
-        logs.emit(logs.TTS_FINISHED, id=message.id)
-        admission.finished(message.id)
+        daemon.conductor.submit(event)
+    await asyncio.sleep(0.1)
+    await daemon.conductor.drained()
+    await asyncio.sleep(0.3)  # the last fade-out and the output's own buffer
 
 
 def run_demo(*, fast: bool = False) -> int:
     logs.setup_logging(format="text", stream=sys.stdout)
-    print("streamer-tts demo: scripted events through the admission core\n")
+    output = _demo_output()
+    where = "the speakers" if output == "default" else "demo.wav (no sound device here)"
+    print(f"streamer-tts demo: a scripted stream, spoken by the offline Piper voice to {where}\n")
+    config = Config.model_validate({"audio": {"output": output, "gap_ms": 300}})
     t0 = time.monotonic()
-    asyncio.run(_demo(fast))
-    print(f"\ndemo finished in {time.monotonic() - t0:.1f} s")
-    return 0
+    code = asyncio.run(serve(config, until=lambda d: _play_script(d, fast)))
+    print(
+        f"\ndemo finished in {time.monotonic() - t0:.1f} s"
+        + ("; listen with: play demo.wav" if output != "default" else "")
+    )
+    return code

@@ -58,7 +58,8 @@ class Admission:
         self.limits = Limits(rules.limits, gate_factory)
         self.queue = MessageQueue(rules.queue_max_size, rules.aging_seconds)
         self.banned: set[str] = {b.lower() for b in banned}
-        self.playing: Message | None = None
+        self.playing: Message | None = None  # the message being heard
+        self.taken: dict[str, Message] = {}  # out of the queue, handed to the player
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seq = 0
         self._last_speaker: str | None = None
@@ -87,7 +88,7 @@ class Admission:
     # --- player side ---------------------------------------------------------
 
     def next_message(self, now: float) -> Message | None:
-        """Take the next message to play and choose the text to read."""
+        """Take the next message for the player and choose the text to read."""
         message = self.queue.pop(now)
         if message is None:
             return None
@@ -98,14 +99,22 @@ class Admission:
         )
         message.spoken = message.text_bare if bare else message.text
         self._last_speaker = message.user
-        self.playing = message
+        self.taken[message.id] = message
         return message
 
     def peek(self, now: float) -> Message | None:
         return self.queue.peek(now)
 
+    def started(self, message_id: str) -> Message | None:
+        """The player reports the first sound of a taken message."""
+        message = self.taken.get(message_id)
+        if message is not None:
+            self.playing = message
+        return message
+
     def finished(self, message_id: str) -> None:
-        """The player is done with a message (heard, skipped or failed)."""
+        """The player is done with a message (heard, skipped, dropped or failed)."""
+        self.taken.pop(message_id, None)
         if self.playing is not None and self.playing.id == message_id:
             self.playing = None
 
@@ -124,12 +133,7 @@ class Admission:
         def reject(reason: Reason, detail: str = "") -> Rejected:
             return Rejected(reason, source, user.login, event.id, detail)
 
-        playing = self.playing
-        if (
-            event.id in self._seen
-            or event.id in self.queue
-            or (playing is not None and playing.id == event.id)
-        ):
+        if event.id in self._seen or event.id in self.queue or event.id in self.taken:
             if event.id in self._seen:
                 self._seen.move_to_end(event.id)
             return reject(Reason.DUPLICATE)
@@ -250,21 +254,20 @@ class Admission:
         if isinstance(command, Skip):
             return Control(action, login, skip_id=playing.id if playing else "")
         if isinstance(command, Clear):
-            dropped = self.queue.clear(include_paid=self.rules.clear_drops_paid)
-            return Control(action, login, dropped=tuple(dropped), detail=f"cleared {len(dropped)}")
+            paid_too = self.rules.clear_drops_paid
+            dropped = self._take_out(lambda m: paid_too or not m.paid)
+            return Control(action, login, dropped=dropped, detail=f"cleared {len(dropped)}")
         if isinstance(command, Pause | Resume):
             return Control(action, login)
         if isinstance(command, QueueQuery):
             return Control(action, login, detail=self._queue_reply(login, now))
         if isinstance(command, Ban):
-            self.banned.add(command.target)
-            dropped = self.queue.remove_user(command.target, include_paid=False)
-            skip = (
-                playing.id
-                if playing and playing.user == command.target and not playing.paid
-                else ""
-            )
-            return Control(action, login, command.target, skip, tuple(dropped), "banned from TTS")
+            target = command.target
+            self.banned.add(target)
+            dropped = self._take_out(lambda m: m.user == target and not m.paid)
+            mine = playing is not None and playing.user == target and not playing.paid
+            skip = playing.id if mine and playing is not None else ""
+            return Control(action, login, target, skip, dropped, "banned from TTS")
         if isinstance(command, Unban):
             self.banned.discard(command.target)
             return Control(action, login, command.target, detail="unbanned")
@@ -278,12 +281,22 @@ class Admission:
 
     def _drop(self, match: Callable[[Message], bool], reason: str, target: str) -> Control:
         """Moderation on Twitch's side: drop matching messages, cut one playing."""
-        dropped = tuple(m for m in list(self.queue) if match(m))
-        for m in dropped:
-            self.queue.remove(m.id)
+        dropped = self._take_out(match)
         playing = self.playing
         skip = playing.id if playing is not None and match(playing) else ""
         return Control("drop", "twitch", target, skip, dropped, reason)
+
+    def _take_out(self, match: Callable[[Message], bool]) -> tuple[Message, ...]:
+        """Remove matching waiting messages, and taken ones not yet heard."""
+        dropped = [m for m in list(self.queue) if match(m)]
+        for m in dropped:
+            self.queue.remove(m.id)
+        playing = self.playing
+        for m in list(self.taken.values()):
+            if m is not playing and match(m):
+                dropped.append(m)
+                self.finished(m.id)
+        return tuple(dropped)
 
 
 def _tier_words(tier: str) -> str:

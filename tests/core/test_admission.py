@@ -97,7 +97,7 @@ def test_requeue_after_interrupt_goes_to_head_of_level() -> None:
     accepted(a.decide(cheer(100, "one"), 0))
     accepted(a.decide(cheer(100, "two"), 1))
     first = a.next_message(2)
-    assert first is not None and a.playing is first
+    assert first is not None and a.started(first.id) is first and a.playing is first
     a.requeue(first)
     assert a.playing is None
     assert a.next_message(3) is first
@@ -299,12 +299,25 @@ def test_skip_needs_mod_unless_own_message() -> None:
     a = admission()
     accepted(a.decide(chat("mine", "alice"), 0))
     playing = a.next_message(0)
-    assert playing is not None
+    assert playing is not None and a.started(playing.id)
     assert reason(a.decide(Skip(by=user("bob")), 0)) is Reason.NOT_ALLOWED
     own = a.decide(Skip(by=user("alice")), 0)
     assert isinstance(own, Control) and own.skip_id == playing.id
     by_mod = a.decide(Skip(by=user("mod", Role.MODERATOR)), 0)
     assert isinstance(by_mod, Control) and by_mod.skip_id == playing.id
+
+
+def test_taken_but_unheard_message_is_dropped_by_moderation() -> None:
+    a = admission()
+    accepted(a.decide(chat("now", "alice", id="n1"), 0))
+    accepted(a.decide(chat("next", "troll", id="t1"), 0))
+    now = a.next_message(0)
+    nxt = a.next_message(0)  # committed behind the playing one
+    assert now is not None and nxt is not None and a.started(now.id)
+    d = a.decide(PurgeUser(login="troll"), 0)
+    assert isinstance(d, Control) and [m.id for m in d.dropped] == ["t1"] and not d.skip_id
+    assert "t1" not in a.taken
+    assert reason(a.decide(chat("replay", "alice", id="n1"), 0)) is Reason.DUPLICATE
 
 
 def test_clear_keeps_paid_by_default() -> None:
@@ -332,7 +345,7 @@ def test_moderation_deletes_and_purges() -> None:
     d = a.decide(DeleteMessage(message_id="t1"), 0)
     assert isinstance(d, Control) and [m.id for m in d.dropped] == ["t1"]
     playing = a.next_message(0)
-    assert playing is not None and playing.id == "a1"
+    assert playing is not None and playing.id == "a1" and a.started("a1")
     p = a.decide(PurgeUser(login="Alice", reason="ban"), 0)
     assert isinstance(p, Control) and p.skip_id == "a1" and p.detail == "ban"
 

@@ -1,0 +1,321 @@
+"""The player: sole owner of the feed, the output and the engines.
+
+The conductor tells it what to do (`play`, `prefetch`, `cut`, `pause` ...);
+nothing else writes audio. Each message is synthesised by a *pump* task
+that resamples, sets the volume, caps the duration and writes into the feed
+(or, while only prefetched, into memory). What happens at the speaker comes
+back from the feed's thread and is turned into `PlayerEvent`s for the
+conductor. Every segment in the feed has its own id (`<message id>#<n>`), so
+a late event of a cut segment can never be taken for a replay of the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core.decisions import Message
+from ..speech.base import Engine, EngineError
+from .feed import CUT, FINISHED, LOW, STARTED, UNDERRUN, Feed, FeedEvent
+from .outputs import Output, open_output
+from .pcm import PcmFormat, Resampler, apply_volume, ramp_down
+
+__all__ = ["MAX_PREFETCH", "Player", "PlayerEvent"]
+
+log = logging.getLogger(__name__)
+
+# Messages synthesised ahead of their turn; more would only hold memory and
+# engine time for messages a higher-priority arrival may push back anyway.
+MAX_PREFETCH = 2
+# A synthesis that yields nothing for this long fails over to the fallback.
+STALL_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerEvent:
+    """What the player reports: started, finished, cut, low, failed."""
+
+    kind: str
+    message_id: str
+    engine: str = ""
+    first_audio_ms: float | None = None
+    error: str = ""
+    truncated: bool = False
+
+
+class _Pump:
+    """Synthesises one message; buffers until attached to a feed segment."""
+
+    def __init__(self, player: Player, message: Message) -> None:
+        self.player = player
+        self.message = message
+        self.segment: str | None = None  # the feed segment, once committed
+        self.buffer: list[bytes] = []
+        self.ended = False
+        self.engine = ""
+        self.first_audio_ms: float | None = None
+        self.truncated = False
+        self.frames = 0
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"pump-{message.id}")
+
+    def attach(self, segment: str) -> None:
+        self.segment = segment
+        feed = self.player.feed
+        for pcm in self.buffer:
+            feed.write(segment, pcm)
+        self.buffer.clear()
+        if self.ended:
+            feed.end(segment)
+
+    def _deliver(self, pcm: bytes) -> None:
+        if not pcm:
+            return
+        if self.segment is None:
+            self.buffer.append(pcm)
+        else:
+            self.player.feed.write(self.segment, pcm)
+
+    def _finish(self) -> None:
+        self.ended = True
+        if self.segment is not None:
+            self.player.feed.end(self.segment)
+
+    async def _run(self) -> None:
+        player = self.player
+        for n, engine in enumerate(player.engines):
+            try:
+                await self._speak(engine)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # an engine fault of any kind: next engine
+                error = str(e) if isinstance(e, EngineError) else f"{e.__class__.__name__}: {e}"
+                player.notify(PlayerEvent("failed", self.message.id, engine.name, error=error))
+                if n + 1 < len(player.engines) and self.frames > 0 and self.segment is not None:
+                    # partial audio was heard: start the message over, cleanly
+                    player.restart_segment(self)
+                self.frames = 0
+                self.buffer.clear()
+        self._finish()  # every engine failed: an empty segment, so the queue moves on
+
+    async def _speak(self, engine: Engine) -> None:
+        player = self.player
+        self.engine = engine.name
+        resampler = Resampler(engine.format, player.format)
+        text = self.message.spoken or self.message.text
+        synthesis = engine.synthesize(text, voice=self.message.voice)
+        complete = False
+        try:
+            chunks = aiter(synthesis)
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(chunks), STALL_TIMEOUT_S)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise EngineError(engine.name, f"no audio for {STALL_TIMEOUT_S:g} s") from None
+                if self.first_audio_ms is None and synthesis.first_chunk_s is not None:
+                    self.first_audio_ms = synthesis.first_chunk_s * 1000
+                pcm = apply_volume(resampler.process(chunk), player.volume)
+                if self._cap(pcm, player.max_frames):
+                    self.truncated = True
+                    break
+            if not self.truncated:
+                self._deliver(apply_volume(resampler.process(b"", last=True), player.volume))
+            complete = not self.truncated
+        finally:
+            if not complete:  # skipped, truncated or failed: stop generating
+                with contextlib.suppress(Exception):
+                    await synthesis.cancel()
+        self._finish()
+
+    def _cap(self, pcm: bytes, limit: int) -> bool:
+        """Deliver `pcm` up to `max_message_seconds`; fade out and stop there."""
+        fmt = self.player.format
+        frames = fmt.frames(len(pcm))
+        if self.frames + frames <= limit:
+            self.frames += frames
+            self._deliver(pcm)
+            return False
+        keep = fmt.nbytes(max(0, limit - self.frames))
+        ramp = min(keep, fmt.nbytes(self.player.ramp_frames))
+        head, tail = pcm[: keep - ramp], pcm[keep - ramp : keep]
+        self._deliver(head + ramp_down(tail, fmt) if tail else head)
+        self.frames = limit
+        return True
+
+    async def cancel(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+
+
+class Player:
+    def __init__(
+        self,
+        *,
+        engines: list[Engine],
+        output: str,
+        notify: Callable[[PlayerEvent], None],
+        sample_rate: int = 22050,
+        gap_ms: int = 300,
+        volume: float = 1.0,
+        max_message_seconds: float = 30.0,
+        ramp_ms: float = 5.0,
+        frames_per_buffer: int = 256,
+    ) -> None:
+        if not engines:
+            raise ValueError("the player needs at least one engine")
+        self.engines = engines
+        self.notify = notify
+        self.format = PcmFormat(sample_rate)
+        self.volume = volume
+        self.max_frames = int(max_message_seconds * sample_rate)
+        self.ramp_frames = self.format.frames_for_ms(ramp_ms)
+        self.feed = Feed(self.format, gap_ms=gap_ms, ramp_ms=ramp_ms, on_event=self._on_feed)
+        self.output: Output = open_output(output, self.feed, frames_per_buffer=frames_per_buffer)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pumps: dict[str, _Pump] = {}  # message id -> pump (committed or prefetched)
+        self._segments: dict[str, str] = {}  # live segment id -> message id
+        self._serial = itertools.count(1)
+        self.committed: list[str] = []  # message ids in the feed, in play order
+        self.cut_at: dict[str, float] = {}  # message id -> monotonic time of the cut command
+
+    # --- lifecycle -----------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for engine in self.engines:
+            await engine.start()
+        self.output.start()
+
+    async def close(self) -> None:
+        self.feed.cut_all()
+        for pump in list(self._pumps.values()):
+            await pump.cancel()
+        self._pumps.clear()
+        await asyncio.sleep(0.02)  # let the output play the fade-out
+        await asyncio.to_thread(self.output.close)
+        for engine in self.engines:
+            with contextlib.suppress(Exception):
+                await engine.close()
+
+    # --- commands from the conductor ----------------------------------------
+
+    @property
+    def current(self) -> str | None:
+        return self.committed[0] if self.committed else None
+
+    def prefetched(self) -> list[str]:
+        return [mid for mid in self._pumps if mid not in self.committed]
+
+    def play(self, message: Message) -> None:
+        """Commit a message to the feed, after whatever is committed already."""
+        pump = self._pumps.get(message.id)
+        if pump is None:
+            pump = self._pumps[message.id] = _Pump(self, message)
+        else:
+            pump.message = message  # the text to speak was chosen at pop time
+        segment = f"{message.id}#{next(self._serial)}"
+        self.feed.begin(segment)
+        self._segments[segment] = message.id
+        self.committed.append(message.id)
+        pump.attach(segment)
+
+    def prefetch(self, message: Message) -> None:
+        """Start synthesising a likely next message into memory."""
+        if message.id in self._pumps:
+            return
+        if len(self.prefetched()) >= MAX_PREFETCH:
+            return
+        self._pumps[message.id] = _Pump(self, message)
+
+    async def forget(self, message_id: str) -> None:
+        """Drop a prefetched message (removed from the queue)."""
+        if message_id in self.committed:
+            return
+        pump = self._pumps.pop(message_id, None)
+        if pump is not None:
+            await pump.cancel()
+
+    async def cut(self, message_id: str) -> bool:
+        """Stop a committed message now (fade), and its synthesis in flight."""
+        if message_id not in self.committed:
+            await self.forget(message_id)
+            return False
+        self.cut_at[message_id] = time.monotonic()
+        pump = self._pumps.pop(message_id, None)
+        segment = pump.segment if pump else None
+        if pump is not None:
+            await pump.cancel()
+        self.committed.remove(message_id)
+        if segment is not None and not self.feed.cut(segment):
+            self._segments.pop(segment, None)
+        return True
+
+    def pause(self) -> None:
+        self.feed.pause()
+
+    def resume(self) -> None:
+        self.feed.resume()
+
+    @property
+    def paused(self) -> bool:
+        return self.feed.paused
+
+    def restart_segment(self, pump: _Pump) -> None:
+        """A failed engine left partial audio: fade it, begin a fresh segment."""
+        old = pump.segment
+        if old is not None:
+            self.feed.cut(old)
+            self._segments.pop(old, None)
+        segment = f"{pump.message.id}#{next(self._serial)}"
+        self.feed.begin(segment)
+        self._segments[segment] = pump.message.id
+        pump.segment = segment
+
+    # --- from the feed's thread ----------------------------------------------
+
+    def _on_feed(self, event: FeedEvent) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._handle_feed, event)
+
+    def _handle_feed(self, event: FeedEvent) -> None:
+        message_id = self._segments.get(event.message_id)
+        if message_id is None:
+            return  # a segment we already let go of (cut, restarted)
+        pump = self._pumps.get(message_id)
+        if event.kind == STARTED:
+            self.notify(
+                PlayerEvent(
+                    "started",
+                    message_id,
+                    pump.engine if pump else "",
+                    first_audio_ms=pump.first_audio_ms if pump else None,
+                )
+            )
+        elif event.kind == LOW:
+            self.notify(PlayerEvent("low", message_id))
+        elif event.kind in (FINISHED, CUT):
+            self._segments.pop(event.message_id, None)
+            if pump is not None and pump.segment == event.message_id:
+                self._pumps.pop(message_id, None)
+            if message_id in self.committed:
+                self.committed.remove(message_id)
+            truncated = bool(pump and pump.truncated)
+            self.notify(
+                PlayerEvent(
+                    "finished" if event.kind == FINISHED else "cut",
+                    message_id,
+                    pump.engine if pump else "",
+                    truncated=truncated,
+                )
+            )
+        elif event.kind == UNDERRUN:
+            log.debug("underrun in %s", message_id)

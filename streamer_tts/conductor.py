@@ -1,0 +1,218 @@
+"""The conductor: one task owns the admission core and steers the player.
+
+Adapters (Twitch, the control API, the demo script) `submit()` events into a
+bounded inbox without awaiting; the player's reports arrive in the same
+inbox. One task takes them in order, asks `Admission` for a decision, logs
+it, and tells the player what to play next. Nothing else touches either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from . import logs
+from .audio.player import Player, PlayerEvent
+from .core.admission import Admission
+from .core.decisions import Accepted, Control, Decision, Message, Rejected
+
+__all__ = ["INBOX_SIZE", "Conductor", "log_decision"]
+
+log = logging.getLogger(__name__)
+
+# Far above any real burst (a raid's chat flood is rate-limited right after
+# this): a full inbox means the conductor is stuck, which the watchdog catches.
+INBOX_SIZE = 10_000
+
+
+def log_decision(decision: Decision) -> None:
+    """The event-log lines for one decision."""
+    if isinstance(decision, Accepted):
+        m = decision.message
+        if decision.evicted is not None:
+            logs.emit(logs.TTS_DROPPED, id=decision.evicted.id, reason="queue_full")
+        logs.emit(
+            logs.TTS_ACCEPTED,
+            id=m.id,
+            source=str(m.source),
+            user=m.user,
+            priority=str(m.priority),
+            text=m.text,
+            paid=m.paid,
+        )
+    elif isinstance(decision, Rejected):
+        logs.emit(
+            logs.TTS_REJECTED,
+            id=decision.id,
+            source=str(decision.source or ""),
+            user=decision.user,
+            reason=str(decision.reason),
+            detail=decision.detail,
+        )
+    else:
+        logs.emit(
+            "tts.control",
+            action=decision.action,
+            user=decision.by,
+            target=decision.target,
+            detail=decision.detail,
+        )
+        for m in decision.dropped:
+            logs.emit(logs.TTS_DROPPED, id=m.id, reason=decision.detail or decision.action)
+
+
+class Conductor:
+    def __init__(
+        self,
+        admission: Admission,
+        player: Player,
+        *,
+        clock: Callable[[], float] | None = None,
+        on_decision: Callable[[Any, Decision], None] | None = None,
+    ) -> None:
+        self.admission = admission
+        self.player = player
+        self.inbox: asyncio.Queue[object] = asyncio.Queue(INBOX_SIZE)
+        self._clock = clock
+        self._on_decision = on_decision
+        self._low: set[str] = set()  # committed messages whose audio is nearly over
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.stopping = False
+
+    # --- the adapters' side ----------------------------------------------------
+
+    def submit(self, event: object) -> bool:
+        """Hand an event over without waiting; False if the inbox is full."""
+        try:
+            self.inbox.put_nowait(event)
+        except asyncio.QueueFull:
+            log.error("conductor inbox full: event dropped (%s)", type(event).__name__)
+            return False
+        self._idle.clear()
+        return True
+
+    async def drained(self) -> None:
+        """Wait until the inbox is empty and nothing is queued or playing."""
+        while True:
+            await self._idle.wait()
+            if self.inbox.empty() and not self.player.committed and not len(self.admission.queue):
+                return
+            self._idle.clear()
+
+    # --- the one task ------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.player.notify = self._from_player
+        while True:
+            item = await self.inbox.get()
+            try:
+                if isinstance(item, PlayerEvent):
+                    await self._player_event(item)
+                else:
+                    await self._event(item)
+                await self._advance()
+            except Exception:  # our bug: log it, keep serving
+                log.exception("conductor failed on %r", item)
+            if self.inbox.empty() and not self.player.committed and not len(self.admission.queue):
+                self._idle.set()
+
+    def _from_player(self, event: PlayerEvent) -> None:
+        self.inbox.put_nowait(event)
+
+    def _now(self) -> float:
+        return self._clock() if self._clock else asyncio.get_running_loop().time()
+
+    async def _event(self, event: object) -> None:
+        decision = self.admission.decide(event, self._now())  # type: ignore[arg-type]
+        log_decision(decision)
+        if self._on_decision is not None:
+            self._on_decision(event, decision)
+        if isinstance(decision, Accepted):
+            if decision.evicted is not None:
+                await self.player.forget(decision.evicted.id)
+            if decision.message.interrupt:
+                await self._interrupt(decision.message)
+        elif isinstance(decision, Control):
+            await self._control(decision)
+
+    async def _control(self, control: Control) -> None:
+        for m in control.dropped:
+            await self.player.cut(m.id)  # committed behind the current, or prefetched
+            self._low.discard(m.id)
+        if control.skip_id and await self.player.cut(control.skip_id):
+            by = control.by if control.action != "drop" else f"twitch:{control.detail}"
+            logs.emit(logs.TTS_SKIPPED, id=control.skip_id, by=by)
+            self.admission.finished(control.skip_id)
+            self._low.discard(control.skip_id)
+        if control.action == "pause":
+            self.player.pause()
+        elif control.action == "resume":
+            self.player.resume()
+
+    async def _interrupt(self, arrival: Message) -> None:
+        """Cut what is committed below the arrival; it goes back to the queue."""
+        playing = self.admission.playing
+        if playing is None or playing.priority >= arrival.priority:
+            return
+        for message_id in reversed(list(self.player.committed)):
+            message = self.admission.taken.get(message_id)
+            await self.player.cut(message_id)
+            self._low.discard(message_id)
+            if message is not None:
+                self.admission.requeue(message)
+                logs.emit("tts.interrupted", id=message_id, by=arrival.id)
+
+    async def _player_event(self, event: PlayerEvent) -> None:
+        mid = event.message_id
+        if event.kind == "started":
+            fields: dict[str, Any] = {"id": mid, "engine": event.engine}
+            if event.first_audio_ms is not None:
+                fields["first_audio_ms"] = round(event.first_audio_ms, 1)
+            message = self.admission.started(mid)
+            if message is not None:
+                fields |= {"user": message.user, "text": message.spoken}
+            logs.emit(logs.TTS_STARTED, **fields)
+        elif event.kind == "low":
+            self._low.add(mid)
+        elif event.kind == "failed":
+            logs.emit(logs.TTS_FAILED, id=mid, engine=event.engine, error=event.error)
+        elif event.kind in ("finished", "cut"):
+            self._low.discard(mid)
+            if event.kind == "finished" and mid in self.admission.taken:
+                extra = {"truncated": True} if event.truncated else {}
+                logs.emit(logs.TTS_FINISHED, id=mid, **extra)
+            self.admission.finished(mid)
+
+    # --- what plays next -----------------------------------------------------------
+
+    async def _advance(self) -> None:
+        """Commit the next message when the feed is idle or the current one ends.
+
+        The choice is made as late as possible (a higher-priority arrival still
+        goes first); what will likely come next is synthesised in advance.
+        """
+        if self.stopping:
+            return
+        committed = self.player.committed
+        if not committed or (len(committed) == 1 and committed[0] in self._low):
+            message = self.admission.next_message(self._now())
+            if message is not None:
+                self.player.play(message)
+        candidate = self.admission.peek(self._now())
+        if candidate is not None:
+            self.player.prefetch(candidate)
+
+    async def stop(self, *, grace_s: float = 0.0) -> None:
+        """Stop taking new messages; let the current one finish up to `grace_s`."""
+        self.stopping = True
+        if grace_s > 0 and self.player.committed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._until_silent(), grace_s)
+
+    async def _until_silent(self) -> None:
+        while self.player.committed:
+            await asyncio.sleep(0.05)

@@ -1,0 +1,415 @@
+"""The feed, pulled by hand: exact gaps, cuts, pause, events, bounds, one voice at a time.
+
+At 1000 Hz one frame is one millisecond, so every expectation below is in
+plain ms. Segment audio is a constant level (or a counting ramp when the
+position matters), which makes every frame's origin checkable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from streamer_tts.audio import feed as feed_module
+from streamer_tts.audio.feed import Feed, FeedError, FeedEvent
+from streamer_tts.audio.pcm import PcmFormat
+
+FMT = PcmFormat(1000)
+RAMP = 5  # frames = ms at 1000 Hz
+
+
+def level(value: int, frames: int) -> bytes:
+    return np.full(frames, value, dtype="<i2").tobytes()
+
+
+def counting(start: int, frames: int) -> bytes:
+    return (np.arange(start, start + frames) * 10).astype("<i2").tobytes()
+
+
+def vals(data: bytes) -> list[int]:
+    return np.frombuffer(data, dtype="<i2").tolist()
+
+
+class Harness:
+    def __init__(self, **kwargs: object) -> None:
+        self.events: list[FeedEvent] = []
+        opts = {"gap_ms": 0, "ramp_ms": RAMP, **kwargs}
+        self.feed = Feed(FMT, on_event=self.events.append, **opts)  # type: ignore[arg-type]
+
+    def add(self, mid: str, pcm: bytes, *, end: bool = True) -> None:
+        self.feed.begin(mid)
+        assert self.feed.write(mid, pcm)
+        if end:
+            self.feed.end(mid)
+
+    def pull(self, frames: int, *, step: int = 7) -> list[int]:
+        """Pull in awkward chunk sizes: results must not depend on the device's buffer size."""
+        out = b""
+        while frames > 0:
+            n = min(step, frames)
+            out += self.feed.pull(n)
+            frames -= n
+        return vals(out)
+
+    def kinds(self) -> list[tuple[str, str, int]]:
+        return [(e.kind, e.message_id, e.frame) for e in self.events]
+
+
+def test_idle_feed_pulls_exact_silence() -> None:
+    h = Harness()
+    assert h.feed.pull(0) == b""
+    assert h.feed.pull(256) == bytes(512)
+    assert h.feed.frames_pulled == 256
+    assert h.feed.sounding is None
+
+
+def test_gap_between_queued_segments_is_exact() -> None:
+    h = Harness(gap_ms=30)
+    h.add("a", level(1000, 100))
+    h.add("b", level(2000, 50))
+    out = h.pull(200)
+    assert out == [1000] * 100 + [0] * 30 + [2000] * 50 + [0] * 20
+
+
+def test_gap_zero_is_seamless() -> None:
+    h = Harness(gap_ms=0)
+    h.add("a", level(1000, 10))
+    h.add("b", level(2000, 10))
+    assert h.pull(25, step=3) == [1000] * 10 + [2000] * 10 + [0] * 5
+
+
+def test_idle_time_counts_toward_the_gap() -> None:
+    h = Harness(gap_ms=30)
+    h.add("a", level(1000, 10))
+    assert h.pull(20) == [1000] * 10 + [0] * 10
+    h.add("b", level(2000, 5))  # 10 ms of the gap already heard
+    assert h.pull(30) == [0] * 20 + [2000] * 5 + [0] * 5
+
+
+def test_no_extra_silence_after_a_long_idle() -> None:
+    h = Harness(gap_ms=30)
+    h.add("a", level(1000, 10))
+    h.pull(500)
+    h.add("b", level(2000, 5))
+    assert h.pull(8) == [2000] * 5 + [0] * 3
+
+
+def test_first_segment_starts_at_once() -> None:
+    h = Harness(gap_ms=300)
+    h.add("a", level(1000, 3))
+    assert h.pull(4) == [1000, 1000, 1000, 0]
+
+
+def test_cut_ramps_to_zero_then_silence_and_drops_the_rest() -> None:
+    h = Harness()
+    h.add("a", level(10000, 1000))
+    h.pull(100)
+    assert h.feed.cut("a") is True
+    out = h.pull(50, step=2)
+    assert out[:RAMP] == [8000, 6000, 4000, 2000, 0]
+    assert out[RAMP:] == [0] * 45
+    assert h.feed.sounding is None
+    assert h.feed.buffered_frames("a") == 0
+    assert ("cut", "a", 105) in h.kinds()
+    assert h.feed.write("a", level(1, 10)) is False  # producer is told to stop
+
+
+def test_cut_then_next_segment_after_exact_gap() -> None:
+    h = Harness(gap_ms=20)
+    h.add("a", level(10000, 1000))
+    h.add("b", level(3000, 10))
+    h.pull(50)
+    h.feed.cut("a")
+    out = h.pull(50)
+    assert out == [8000, 6000, 4000, 2000, 0] + [0] * 20 + [3000] * 10 + [0] * 15
+    assert ("started", "b", 75) in h.kinds()
+
+
+def test_cut_queued_segment_is_removed_silently() -> None:
+    h = Harness(gap_ms=10)
+    h.add("a", level(1000, 20))
+    h.add("b", level(2000, 20))
+    h.pull(5)
+    assert h.feed.cut("b") is True
+    assert h.feed.cut("b") is False
+    assert h.feed.cut("nope") is False
+    assert h.pull(60) == [1000] * 15 + [0] * 45
+    assert [k for k, mid, _ in h.kinds() if mid == "b"] == []
+
+
+def test_cut_all_fades_sounding_and_drops_queue() -> None:
+    h = Harness()
+    h.add("a", level(10000, 100))
+    h.add("b", level(2000, 100))
+    h.pull(10)
+    assert h.feed.cut_all() is True
+    assert h.pull(20) == [8000, 6000, 4000, 2000, 0] + [0] * 15
+    assert h.feed.queued == ()
+    assert h.feed.cut_all() is False
+
+
+def test_cut_during_underrun_is_immediate() -> None:
+    h = Harness()
+    h.add("a", level(1000, 3), end=False)
+    h.pull(10)
+    assert h.feed.cut("a")
+    assert h.pull(5) == [0] * 5
+    assert h.kinds()[-1] == ("cut", "a", 10)
+
+
+def test_pause_fades_holds_position_and_resume_continues() -> None:
+    h = Harness()
+    h.add("a", counting(1, 200))  # frame k holds 10 * (k + 1)
+    assert h.pull(100)[-1] == 1000
+    h.feed.pause()
+    out = h.pull(40)
+    # Fade of copies of frames 100..104 (values 1010..1050) down to zero, then silence.
+    assert out[:RAMP] == [808, 612, 412, 208, 0]
+    assert out[RAMP:] == [0] * 35
+    assert h.feed.buffered_frames("a") == 100  # position held
+    assert h.feed.sounding == "a"
+    h.feed.resume()
+    out = h.pull(10)
+    assert out[:RAMP] == [202, 408, 618, 832, 1050]  # same frames, fading in
+    assert out[RAMP:] == [1060, 1070, 1080, 1090, 1100]
+
+
+def test_pause_when_idle_holds_queued_segments() -> None:
+    h = Harness()
+    h.feed.pause()
+    h.add("a", level(1000, 5))
+    assert h.pull(20) == [0] * 20
+    h.feed.resume()
+    assert h.pull(6) == [1000] * 5 + [0]
+
+
+def test_cut_while_paused_emits_cut_and_drops_audio() -> None:
+    h = Harness()
+    h.add("a", level(1000, 100))
+    h.add("b", level(2000, 3))
+    h.pull(10)
+    h.feed.pause()
+    h.pull(20)
+    h.feed.cut("a")
+    h.feed.resume()
+    assert h.pull(5) == [2000] * 3 + [0] * 2
+    assert ("cut", "a", 30) in h.kinds()
+
+
+def test_events_and_their_frames() -> None:
+    h = Harness(gap_ms=30, low_water_ms=20)
+    h.add("a", level(1000, 100))
+    h.add("b", level(2000, 10))
+    h.pull(300, step=13)
+    assert h.kinds() == [
+        ("started", "a", 0),
+        ("low", "a", 81),  # 19 frames left: below the 20 ms low water
+        ("finished", "a", 100),
+        ("started", "b", 130),
+        ("low", "b", 130),  # shorter than low water: low at once
+        ("finished", "b", 140),
+    ]
+
+
+def test_low_waits_for_end_of_segment() -> None:
+    h = Harness(low_water_ms=50)
+    h.add("a", level(1000, 100), end=False)
+    h.pull(80)
+    assert [k for k, *_ in h.kinds()] == ["started"]
+    h.feed.end("a")
+    h.pull(1)
+    assert h.kinds()[-1] == ("low", "a", 80)
+
+
+def test_underrun_is_reported_once_and_segment_continues() -> None:
+    h = Harness()
+    h.add("a", level(1000, 10), end=False)
+    assert h.pull(20) == [1000] * 10 + [0] * 10
+    h.pull(10)
+    assert [k for k in h.kinds() if k[0] == "underrun"] == [("underrun", "a", 10)]
+    assert h.feed.write("a", level(1000, 5))
+    h.feed.end("a")
+    assert h.pull(10) == [1000] * 5 + [0] * 5
+    assert h.kinds()[-1] == ("finished", "a", 35)
+
+
+def test_waiting_for_first_audio_is_not_an_underrun() -> None:
+    h = Harness()
+    h.feed.begin("a")
+    h.pull(50)
+    assert h.kinds() == []
+    h.feed.write("a", level(1000, 2))
+    h.pull(1)
+    assert h.kinds() == [("started", "a", 50)]
+
+
+def test_empty_segment_finishes_without_sound() -> None:
+    h = Harness(gap_ms=5)
+    h.add("a", level(1000, 2))
+    h.feed.begin("e")
+    h.feed.end("e")
+    h.add("b", level(2000, 2))
+    # The gap runs from the last *audible* frame: the empty segment adds none.
+    assert h.pull(20) == [1000] * 2 + [0] * 5 + [2000] * 2 + [0] * 11
+    assert ("finished", "e", 7) in h.kinds()
+
+
+def test_producer_misuse_is_refused() -> None:
+    h = Harness()
+    h.add("a", level(1, 1))
+    with pytest.raises(FeedError):
+        h.feed.begin("a")
+    with pytest.raises(FeedError):
+        h.feed.write("a", level(1, 1))  # after end
+    assert h.feed.end("unknown") is False
+    assert h.feed.write("unknown", level(1, 1)) is False
+
+
+def test_segment_buffer_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feed_module, "MAX_SEGMENT_SECONDS", 1)
+    h = Harness()
+    h.feed.begin("a")
+    assert h.feed.write("a", level(1, 999))
+    assert h.feed.write("a", level(1, 2)) is False  # dropped whole
+    assert h.feed.buffered_frames("a") == 999
+    assert h.feed.write("a", level(1, 1))
+
+
+def test_queue_of_segments_is_bounded() -> None:
+    h = Harness()
+    for i in range(feed_module.MAX_SEGMENTS):
+        h.feed.begin(str(i))
+    with pytest.raises(FeedError):
+        h.feed.begin("one too many")
+
+
+def test_failing_event_handler_does_not_break_pull() -> None:
+    def boom(event: FeedEvent) -> None:
+        raise RuntimeError("handler bug")
+
+    feed = Feed(FMT, gap_ms=0, on_event=boom)
+    feed.begin("a")
+    feed.write("a", level(5, 3))
+    feed.end("a")
+    assert vals(feed.pull(4)) == [5, 5, 5, 0]
+
+
+def test_concurrent_writer_and_puller_lose_nothing() -> None:
+    h = Harness()
+    h.feed.begin("a")
+    total = 20_000
+
+    def produce() -> None:
+        for start in range(0, total, 100):
+            h.feed.write("a", counting(start % 3000, 100))
+        h.feed.end("a")
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    out: list[int] = []
+    while not any(e.kind == "finished" for e in h.events):
+        out += vals(h.feed.pull(64))
+    writer.join()
+    heard = [v for v in out if v]
+    sent = b"".join(counting(s % 3000, 100) for s in range(0, total, 100))
+    expected = [v for v in vals(sent) if v]
+    assert heard == expected
+
+
+# ---- property: any sequence of operations ---------------------------------------
+
+Op = tuple[str, int, int]  # (operation, which of the newest segments, frames)
+# Repeats weight the draw toward building and playing segments, so most runs
+# have several segments meeting (where gaps and overlaps happen).
+NAMES = ["begin"] * 3 + ["write"] * 4 + ["end"] * 2 + ["pull"] * 4
+NAMES += ["cut", "cut_all", "pause", "resume"]
+OPS = st.tuples(st.sampled_from(NAMES), st.integers(0, 3), st.integers(0, 70))
+
+
+def run_ops(h: Harness, ops: list[Op]) -> tuple[list[int], dict[str, int], bool]:
+    """Apply ``ops``, then drain: returns every pulled sample, frames written per id,
+    and whether pause was ever used."""
+    ids: list[str] = []
+    ended: set[str] = set()
+    written: dict[str, int] = {}
+    out: list[int] = []
+    paused_ever = False
+
+    def pull(n: int) -> None:
+        data = h.feed.pull(n)
+        assert len(data) == 2 * n, "pull returned the wrong length"
+        out.extend(vals(data))
+
+    for name, a, b in ops:
+        mid = ids[-1 - a % len(ids)] if ids else ""
+        if name == "begin":
+            try:
+                h.feed.begin(str(len(ids)))
+            except FeedError:
+                continue
+            ids.append(str(len(ids)))
+            written[ids[-1]] = 0
+        elif name == "write" and ids and mid not in ended:
+            if h.feed.write(mid, level(100 * (int(mid) + 1), b)):
+                written[mid] += b
+        elif name == "end" and ids:
+            h.feed.end(mid)
+            ended.add(mid)
+        elif name == "cut" and ids:
+            h.feed.cut(mid)
+        elif name == "cut_all":
+            h.feed.cut_all()
+        elif name in ("pause", "resume"):
+            paused_ever = True
+            getattr(h.feed, name)()
+        elif name == "pull":
+            pull(b)
+    h.feed.resume()
+    for mid in ids:
+        h.feed.end(mid)
+    for _ in range(40):
+        pull(97)
+    return out, written, paused_ever
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(OPS, min_size=10, max_size=60), gap_ms=st.sampled_from([0, 3, 25]))
+def test_any_operations_keep_length_order_and_one_voice(ops: list[Op], gap_ms: int) -> None:
+    h = Harness(gap_ms=gap_ms, low_water_ms=20)
+    out, written, paused_ever = run_ops(h, ops)
+    assert h.feed.queued == () and h.feed.sounding is None, "feed did not drain"
+
+    # Intervals during which each segment sounded, from the events.
+    opened: dict[str, int] = {}
+    intervals: list[tuple[str, int, int]] = []
+    for e in h.events:
+        if e.kind == "started":
+            assert not opened, "a segment started while another was sounding"
+            opened[e.message_id] = e.frame
+        elif e.kind in ("finished", "cut"):
+            intervals.append((e.message_id, opened.pop(e.message_id), e.frame))
+    assert not opened, "a started segment never finished nor completed its cut"
+
+    started_order = [e.message_id for e in h.events if e.kind == "started"]
+    assert started_order == sorted(started_order, key=int), "segments played out of order"
+    samples = np.array(out, dtype=np.int64)
+    heard = [(s, e) for _, s, e in intervals if np.any(samples[s:e])]
+    for (start_a, end_a), (start_b, _) in itertools.pairwise(heard):
+        last_sound = start_a + int(np.nonzero(samples[start_a:end_a])[0][-1]) + 1
+        assert start_b - last_sound >= gap_ms, "gap shorter than configured"
+
+    covered = np.zeros(len(samples), dtype=bool)
+    for mid, start, end in intervals:
+        full = 100 * (int(mid) + 1)
+        span = samples[start:end]
+        assert np.all((span >= 0) & (span <= full)), "foreign audio in a segment"
+        covered[start:end] = True
+        finished = any(e.kind == "finished" and e.message_id == mid for e in h.events)
+        if finished and not paused_ever:
+            assert int((span == full).sum()) == written[mid], "audio lost or repeated"
+    assert not np.any(samples[~covered]), "sound outside every segment"

@@ -1,0 +1,207 @@
+"""Outputs against a real, real-time sound server: what reaches the sink, and when.
+
+PyAudio plays into a private PulseAudio null sink and ``parec`` records its
+monitor with arrival timestamps, so these tests measure what a listener would
+have heard. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import random
+import subprocess
+import sys
+import time
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamer_tts.audio.feed import Feed, FeedEvent
+from streamer_tts.audio.outputs import (
+    NullOutput,
+    OutputError,
+    PyAudioOutput,
+    WavFileOutput,
+    list_output_devices,
+    open_output,
+)
+from streamer_tts.audio.pcm import PcmFormat
+from tests.edge.pulse import PulseServer, Recorder
+from tests.edge.sound_analysis import audible_regions, last_audible_frame, tone
+
+pytestmark = pytest.mark.sound
+
+RATE = 22050
+FMT = PcmFormat(RATE)
+SKIP_BUDGET_MS = 50.0
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Live:
+    """A feed played by a real PyAudio callback stream, with its events queued."""
+
+    def __init__(self, output_device: str = "default", **feed_kwargs: object) -> None:
+        self.events: queue.Queue[FeedEvent] = queue.Queue()
+        opts = {"gap_ms": 0, **feed_kwargs}
+        self.feed = Feed(FMT, on_event=self.events.put, **opts)  # type: ignore[arg-type]
+        self.output = PyAudioOutput(self.feed, device=output_device)
+
+    def play(self, mid: str, pcm: bytes) -> None:
+        self.feed.begin(mid)
+        self.feed.write(mid, pcm)
+        self.feed.end(mid)
+
+    def wait(self, kind: str, mid: str, timeout_s: float = 5.0) -> FeedEvent:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            event = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+            if event.kind == kind and event.message_id == mid:
+                return event
+
+
+@pytest.fixture(scope="module")
+def live(pulse_server: PulseServer) -> Iterator[Live]:
+    player = Live()
+    player.output.start()
+    yield player
+    player.output.close()
+
+
+def test_tone_written_to_feed_is_heard(live: Live, pulse_recorder: Recorder) -> None:
+    begin = time.monotonic()
+    live.play("tone", tone(440, RATE * 3 // 10, RATE))
+    live.wait("finished", "tone")
+    end = time.monotonic() + 0.1
+    pulse_recorder.wait_covered(end)
+    samples = pulse_recorder.samples()
+    lo, hi = pulse_recorder.time_frame(begin), pulse_recorder.time_frame(end)
+    heard = samples[lo:hi]
+    regions = audible_regions(heard, RATE)
+    assert len(regions) == 1, regions
+    start, stop = regions[0]
+    assert abs((stop - start) / RATE * 1000 - 300) <= 10
+    spectrum = np.abs(np.fft.rfft(heard[start:stop].astype(float)))
+    assert abs(np.fft.rfftfreq(stop - start, 1 / RATE)[spectrum.argmax()] - 440) < 5
+
+
+def test_cut_is_silent_at_the_sink_within_50ms(live: Live, pulse_recorder: Recorder) -> None:
+    rng = random.Random(7)
+    cuts: list[float] = []
+    for i in range(10):
+        mid = f"cut{i}"
+        live.play(mid, tone(330, RATE * 2, RATE))
+        live.wait("started", mid)
+        time.sleep(rng.uniform(0.15, 0.25))  # land anywhere in a device buffer
+        cuts.append(time.monotonic())
+        assert live.feed.cut(mid)
+        live.wait("cut", mid)
+        time.sleep(0.15)
+    pulse_recorder.wait_covered(time.monotonic())
+    samples = pulse_recorder.samples()
+    latencies_ms = []
+    for t_cut in cuts:
+        frame = pulse_recorder.time_frame(t_cut)
+        last = last_audible_frame(samples, RATE, frame)
+        assert last is not None, "the tone was not playing when it was cut"
+        latencies_ms.append((pulse_recorder.frame_time(last) - t_cut) * 1000)
+    p50, p95 = np.percentile(latencies_ms, [50, 95])
+    print(f"\nskip at sink: {np.round(latencies_ms, 1).tolist()} ms; p50 {p50:.1f}, p95 {p95:.1f}")
+    print(f"output latency reported by PortAudio: {live.output.latency_s * 1000:.1f} ms")
+    assert min(latencies_ms) > 0, "sound stopped before the cut: clock alignment is wrong"
+    assert p95 < SKIP_BUDGET_MS
+
+
+def test_missing_device_is_one_clear_error(pulse_server: PulseServer) -> None:
+    names = [d.name for d in list_output_devices()]
+    assert "default" in names
+    assert sum(d.is_default for d in list_output_devices()) == 1
+    out = PyAudioOutput(Feed(FMT, gap_ms=0), device="No Such Speaker")
+    with pytest.raises(OutputError) as err:
+        out.start()
+    message = str(err.value)
+    assert "\n" not in message
+    assert "'No Such Speaker'" in message and "'default'" in message
+    out.close()
+    out.close()  # idempotent
+
+
+def test_device_found_by_case_insensitive_substring(pulse_server: PulseServer) -> None:
+    out = PyAudioOutput(Feed(FMT, gap_ms=0), device="PULS")
+    try:
+        out.start()
+        assert out.name == "pyaudio:pulse"
+        assert 0 < out.latency_s < 0.2
+    finally:
+        out.close()
+
+
+def test_portaudio_probe_noise_is_hidden(pulse_server: PulseServer) -> None:
+    code = "from streamer_tts.audio.outputs import list_output_devices as l; print(len(l()))"
+    env = {**os.environ, **pulse_server.client_environ()}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 1
+    assert "ALSA lib" not in done.stderr and "jack" not in done.stderr.lower()
+
+
+def test_wav_file_output_is_real_time_with_exact_gap(tmp_path: Path) -> None:
+    gap_ms = 120
+    events: queue.Queue[FeedEvent] = queue.Queue()
+    feed = Feed(FMT, gap_ms=gap_ms, on_event=events.put)
+    path = tmp_path / "heard.wav"
+    out = WavFileOutput(feed, path)
+    a = np.full(RATE // 5, 8000, dtype="<i2").tobytes()  # 200 ms, non-zero every frame
+    b = np.full(RATE // 10, -8000, dtype="<i2").tobytes()  # 100 ms
+    started = time.monotonic()
+    out.start()
+    for mid, pcm in (("a", a), ("b", b)):
+        feed.begin(mid)
+        feed.write(mid, pcm)
+        feed.end(mid)
+    while (event := events.get(timeout=5)).kind != "finished" or event.message_id != "b":
+        pass
+    time.sleep(0.6)
+    with wave.open(str(path)) as live_view:  # readable before close: survives a kill
+        assert live_view.getnframes() > RATE // 2
+    out.close()
+    elapsed_s = time.monotonic() - started
+    out.close()  # idempotent
+
+    with wave.open(str(path)) as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, RATE)
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    assert abs(len(frames) / RATE - elapsed_s) < 0.05, "the file is not paced in real time"
+    loud = np.nonzero(frames)[0]
+    first_b = int(np.nonzero(frames < 0)[0][0])
+    last_a = int(np.nonzero(frames > 0)[0][-1])
+    assert (frames > 0).sum() == RATE // 5 and (frames < 0).sum() == RATE // 10
+    assert first_b - last_a - 1 == FMT.frames_for_ms(gap_ms)
+    assert loud[0] < RATE // 20  # the first segment starts at once
+
+
+def test_null_output_consumes_in_real_time() -> None:
+    feed = Feed(FMT, gap_ms=0)
+    out = NullOutput(feed)
+    out.start()
+    time.sleep(0.5)
+    out.close()
+    assert abs(feed.frames_pulled / RATE - 0.5) < 0.05
+
+
+def test_open_output_specs(tmp_path: Path) -> None:
+    feed = Feed(FMT, gap_ms=0)
+    assert isinstance(open_output("none", feed), NullOutput)
+    assert isinstance(open_output("default", feed), PyAudioOutput)
+    assert isinstance(open_output("Headset", feed), PyAudioOutput)
+    wav = open_output(f"file:{tmp_path / 'x.wav'}", feed)
+    assert isinstance(wav, WavFileOutput) and wav.name.endswith("x.wav")
+    wav.close()
+    for bad in ("", "file:", f"file:{tmp_path / 'missing' / 'x.wav'}"):
+        with pytest.raises(OutputError):
+            open_output(bad, feed)

