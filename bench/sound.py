@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streamer_tts.audio.feed import Feed, FeedEvent
-from streamer_tts.audio.outputs import PyAudioOutput
+from streamer_tts.audio.outputs import PyAudioOutput, native_rate
 from streamer_tts.audio.pcm import PcmFormat
 from tests.edge.pulse import Recorder, client_env, private_pulse, pulse_available
 from tests.edge.sound_analysis import (
@@ -46,7 +46,7 @@ from tests.edge.sound_analysis import (
 )
 
 RATE = 22050
-FMT = PcmFormat(RATE)
+"""Recording rate (parec); the played feed runs at the device's native rate."""
 FREQS_HZ = (500.0, 1700.0, 2900.0)
 AMPLITUDE = 0.3
 AUDIBLE_LEVEL = FULL_SCALE * 10 ** (AUDIBLE_DBFS / 20) * np.sqrt(2)
@@ -68,8 +68,9 @@ class Rig:
 
     def play(self, freq_hz: float, seconds: float) -> str:
         mid = f"m{next(self._ids)}"
+        rate = self.feed.fmt.sample_rate
         self.feed.begin(mid)
-        self.feed.write(mid, tone(freq_hz, round(seconds * RATE), RATE, amplitude=AMPLITUDE))
+        self.feed.write(mid, tone(freq_hz, round(seconds * rate), rate, amplitude=AMPLITUDE))
         self.feed.end(mid)
         return mid
 
@@ -89,10 +90,11 @@ class Rig:
 
 
 @contextmanager
-def rig(*, frames_per_buffer: int = 256) -> Iterator[Rig]:
+def rig(*, frames_per_buffer: int = 256, rate_hz: int | None = None) -> Iterator[Rig]:
     with private_pulse() as server, client_env(server), Recorder(server) as recorder:
         events: queue.Queue[FeedEvent] = queue.Queue()
-        feed = Feed(FMT, gap_ms=0, on_event=events.put)
+        rate = rate_hz or native_rate("default", fallback_hz=RATE)
+        feed = Feed(PcmFormat(rate), gap_ms=0, on_event=events.put)
         output = PyAudioOutput(feed, frames_per_buffer=frames_per_buffer)
         output.start()
         try:
@@ -133,7 +135,7 @@ def measure_skips(rig: Rig, count: int, *, seed: int = 1) -> list[float]:
         # The cut message's tone ends at the first long quiet stretch after the cut.
         breaks = np.nonzero(np.diff(loud) > quiet)[0]
         last = loud[breaks[0]] if breaks.size else loud[-1]
-        latencies_ms.append((rig.recorder.frame_time(lo + start + last) - t_cut) * 1000)
+        latencies_ms.append((rig.recorder.heard_time(lo + start + last) - t_cut) * 1000)
     return latencies_ms
 
 
@@ -184,17 +186,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skips", type=int, default=40, help="skips to measure (>= 40)")
     parser.add_argument("--gaps", type=int, default=21, help="messages played back to back")
     parser.add_argument("--frames-per-buffer", type=int, default=256)
+    parser.add_argument("--rate", type=int, help="feed rate in Hz (default: the device's)")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every sample")
     args = parser.parse_args(argv)
     if not pulse_available():
         print("bench/sound.py needs pulseaudio (apt-get install pulseaudio pulseaudio-utils)")
         return 2
-    with rig(frames_per_buffer=args.frames_per_buffer) as r:
+    with rig(frames_per_buffer=args.frames_per_buffer, rate_hz=args.rate) as r:
         skips = measure_skips(r, args.skips)
         gaps = measure_gaps(r, args.gaps)
         overlaps = count_overlaps(r)
         if args.verbose:
+            print(f"feed {r.feed.fmt.sample_rate} Hz, {args.frames_per_buffer}-frame buffers")
             print(f"output latency (PortAudio): {r.output.latency_s * 1000:.1f} ms")
+            print(f"sink latency: {r.recorder.server.sink_latency_s() * 1000:.1f} ms")
             print("skips ms:", np.round(skips, 1).tolist())
             print("gaps ms:", np.round(gaps, 2).tolist())
     print(f"skip: {percentiles(skips)}")

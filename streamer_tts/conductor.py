@@ -77,7 +77,7 @@ class Conductor:
         self.player = player
         self.inbox: asyncio.Queue[object] = asyncio.Queue(INBOX_SIZE)
         self._clock = clock
-        self._on_decision = on_decision
+        self.on_decision = on_decision
         self._low: set[str] = set()  # committed messages whose audio is nearly over
         self._idle = asyncio.Event()
         self._idle.set()
@@ -129,8 +129,8 @@ class Conductor:
     async def _event(self, event: object) -> None:
         decision = self.admission.decide(event, self._now())  # type: ignore[arg-type]
         log_decision(decision)
-        if self._on_decision is not None:
-            self._on_decision(event, decision)
+        if self.on_decision is not None:
+            self.on_decision(event, decision)
         if isinstance(decision, Accepted):
             if decision.evicted is not None:
                 await self.player.forget(decision.evicted.id)

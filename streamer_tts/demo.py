@@ -108,7 +108,7 @@ def run_demo(*, fast: bool = False) -> int:
     print(f"streamer-tts demo: a scripted stream, spoken by the offline Piper voice to {where}\n")
     config = Config.model_validate({"audio": {"output": output, "gap_ms": 300}})
     t0 = time.monotonic()
-    code = asyncio.run(serve(config, until=lambda d: _play_script(d, fast)))
+    code = asyncio.run(serve(config, until=lambda d: _play_script(d, fast), twitch=False))
     print(
         f"\ndemo finished in {time.monotonic() - t0:.1f} s"
         + ("; listen with: play demo.wav" if output != "default" else "")

@@ -40,6 +40,7 @@ BOT_READY = "bot.ready"
 
 _EVENTS = logging.getLogger("streamer_tts.events")
 _listeners: list[Callable[[dict[str, Any]], None]] = []
+_secrets: set[str] = set()  # shared by every handler's redactor
 
 
 def emit(event: str, /, **fields: Any) -> None:
@@ -61,12 +62,17 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Values never to print (tokens learnt at run time, keys from config)."""
+    _secrets.update(s for s in secrets if s and len(s) >= 4)
+
+
 class _Redactor:
     def __init__(self, secrets: Iterable[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        add_secrets(secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
+        for secret in sorted(_secrets, key=len, reverse=True):
             if secret in text:
                 text = text.replace(secret, "***")
         return text

@@ -22,7 +22,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 from streamer_tts.audio.pcm import PcmFormat, fade
@@ -52,7 +52,7 @@ LOW: Final = "low"
 
 MAX_SEGMENT_SECONDS: Final = 600
 """Most audio one segment may hold unplayed: 10 minutes, far above any sane
-message (config caps those by duration) yet bounded (22050 Hz mono ~ 26 MB)."""
+message (config caps those by duration) yet bounded (44100 Hz mono ~ 53 MB)."""
 MAX_SEGMENTS: Final = 32
 """Most segments queued at once. The player hands over one or two messages
 ahead; more means a bug upstream, so refuse instead of growing."""
@@ -64,25 +64,31 @@ class FeedError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class FeedEvent:
-    """Something that happened at the speaker side of the feed."""
+    """Something that happened at the device side of the feed.
+
+    ``started``: first frame of a segment pulled. ``finished``: last frame of
+    an ended segment pulled (always preceded by ``low``). ``cut``: fade after
+    a cut complete (not sent for segments cut before they started).
+    ``underrun``: a started, not ended segment ran dry (once per dry spell).
+    ``low``: the sounding segment is ended and under ``low_water_ms`` remain.
+    """
 
     kind: FeedEventKind
     message_id: str
     frame: int
-    """Value of :attr:`Feed.frames_pulled` at the moment it happened."""
+    """:attr:`Feed.frames_pulled` at that instant (for ``finished``: just after
+    the segment's last frame, even if the end was only known later)."""
 
 
+@dataclass(slots=True)
 class _Segment:
-    __slots__ = ("audio_end", "buf", "ended", "low_sent", "message_id", "started", "starving")
-
-    def __init__(self, message_id: str) -> None:
-        self.message_id = message_id
-        self.buf = bytearray()
-        self.audio_end: int | None = None
-        self.ended = False
-        self.started = False
-        self.low_sent = False
-        self.starving = False
+    message_id: str
+    buf: bytearray = field(default_factory=bytearray)
+    audio_end: int | None = None  # frame just after its last pulled frame
+    ended: bool = False
+    started: bool = False
+    low_sent: bool = False
+    starving: bool = False
 
 
 @dataclass(slots=True)

@@ -254,8 +254,11 @@ class Player:
         if pump is not None:
             await pump.cancel()
         self.committed.remove(message_id)
-        if segment is not None and not self.feed.cut(segment):
-            self._segments.pop(segment, None)
+        if segment is not None:
+            sounding = self.feed.sounding == segment
+            # only a sounding segment reports its cut (after the fade)
+            if not self.feed.cut(segment) or not sounding:
+                self._segments.pop(segment, None)
         return True
 
     def pause(self) -> None:
@@ -269,7 +272,12 @@ class Player:
         return self.feed.paused
 
     def restart_segment(self, pump: _Pump) -> None:
-        """A failed engine left partial audio: fade it, begin a fresh segment."""
+        """A failed engine left partial audio: fade it, begin a fresh segment.
+
+        Safe to append at the feed's end: a message is only committed behind
+        one whose segment is complete (the conductor waits for its `low`), and
+        an engine can only fail before that.
+        """
         old = pump.segment
         if old is not None:
             self.feed.cut(old)

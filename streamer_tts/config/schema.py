@@ -37,6 +37,9 @@ class Twitch(Strict):
     owner_id: str
     tokens_file: str = "tokens.json"
     endpoints: Endpoints = Endpoints()
+    # also subscribe channel.cheer / channel.subscription.* with the
+    # broadcaster's token (chat already reports them; duplicates are merged)
+    eventsub_money: bool = False
 
     @field_validator("bot_id", "owner_id", mode="before")
     @classmethod
@@ -82,7 +85,9 @@ class Audio(Strict):
     gap_ms: Annotated[int, Field(ge=0, le=10_000)] = 300
     max_message_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     volume: Annotated[float, Field(ge=0, le=2)] = 1.0
-    sample_rate: Literal[16000, 22050, 24000, 44100, 48000] = 22050
+    # null: the output device's own rate (no resampling in the sound server,
+    # lower latency); files and `none` then use 22050
+    sample_rate: Literal[16000, 22050, 24000, 44100, 48000] | None = None
 
     @field_validator("output")
     @classmethod

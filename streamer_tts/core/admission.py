@@ -43,6 +43,9 @@ __all__ = ["MAX_SEEN_IDS", "Admission"]
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
 # seconds of each other; this many ids covers hours of a busy channel.
 MAX_SEEN_IDS = 50_000
+# The same payment reported by two subscriptions arrives seconds apart.
+PAIR_WINDOW_S = 120.0
+MAX_PAIR_KEYS = 10_000
 
 
 class Admission:
@@ -61,6 +64,7 @@ class Admission:
         self.playing: Message | None = None  # the message being heard
         self.taken: dict[str, Message] = {}  # out of the queue, handed to the player
         self._seen: OrderedDict[str, None] = OrderedDict()
+        self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
         self._last_speaker: str | None = None
 
@@ -140,6 +144,8 @@ class Admission:
         self._seen[event.id] = None
         if len(self._seen) > MAX_SEEN_IDS:
             self._seen.popitem(last=False)
+        if self._paired(event, now):
+            return reject(Reason.DUPLICATE, "already reported by another subscription")
 
         rule = rules.sources[source]
         if not rule.enabled:
@@ -216,6 +222,28 @@ class Admission:
         if not admitted:
             return reject(Reason.QUEUE_FULL)
         return Accepted(message, evicted)
+
+    def _paired(self, event: Incoming, now: float) -> bool:
+        """Match a payment against one seen through the *other* subscription.
+
+        Each report can cancel at most one from a different `via`, so two
+        genuine identical cheers seen twice each are still read twice.
+        """
+        key = event.fingerprint
+        if key is None or not event.via:
+            return False
+        marks = [(via, t) for via, t in self._pairs.get(key, []) if now - t <= PAIR_WINDOW_S]
+        for i, (via, _) in enumerate(marks):
+            if via != event.via:
+                del marks[i]
+                self._pairs[key] = marks
+                return True
+        marks.append((event.via, now))
+        self._pairs[key] = marks
+        self._pairs.move_to_end(key)
+        if len(self._pairs) > MAX_PAIR_KEYS:
+            self._pairs.popitem(last=False)
+        return False
 
     def _bits(self, event: Incoming) -> int:
         if isinstance(event, Cheer):

@@ -127,9 +127,19 @@ class Incoming:
     user: User
     message: str = ""
     fragments: tuple[Fragment, ...] = field(default=())
+    via: str = ""  # which subscription delivered it (e.g. "chat", "eventsub")
 
     def __post_init__(self) -> None:
         _require(bool(self.id), "event id must not be empty")
+
+    @property
+    def fingerprint(self) -> tuple[object, ...] | None:
+        """What identifies the same payment seen through two subscriptions.
+
+        Twitch reports a cheer both in chat and as `channel.cheer`, with no
+        shared id; the pair is matched by this key instead (None: not paid).
+        """
+        return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +159,10 @@ class Cheer(Incoming):
     def __post_init__(self) -> None:
         Incoming.__post_init__(self)
         _require(self.amount_bits > 0, "a cheer has a positive number of bits")
+
+    @property
+    def fingerprint(self) -> tuple[object, ...] | None:
+        return ("cheer", self.user.login, self.amount_bits)
 
 
 class SubTier(enum.StrEnum):
@@ -179,6 +193,10 @@ class Subscription(Incoming):
         Incoming.__post_init__(self)
         _require(self.months >= 1, "months must be at least 1")
 
+    @property
+    def fingerprint(self) -> tuple[object, ...] | None:
+        return ("sub", self.user.login, self.months)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GiftSubs(Incoming):
@@ -192,6 +210,10 @@ class GiftSubs(Incoming):
     def __post_init__(self) -> None:
         Incoming.__post_init__(self)
         _require(self.count >= 1, "a gift has at least one sub")
+
+    @property
+    def fingerprint(self) -> tuple[object, ...] | None:
+        return ("gift", self.user.login, self.count)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

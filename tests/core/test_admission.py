@@ -185,6 +185,21 @@ def test_pending_limit_ignores_paid() -> None:
     assert reason(a.decide(chat("free two", "bob"), 0)) is Reason.USER_LIMIT
 
 
+def test_same_cheer_from_two_subscriptions_is_read_once() -> None:
+    a = admission()
+    chat_side = Cheer(id="chat-1", user=user("bob"), amount_bits=500, via="chat")
+    eventsub_side = Cheer(id="es-1", user=user("bob"), amount_bits=500, via="eventsub")
+    accepted(a.decide(chat_side, 0))
+    assert reason(a.decide(eventsub_side, 2)) is Reason.DUPLICATE
+    # two genuine identical cheers, each reported twice: both are read
+    accepted(a.decide(replace(chat_side, id="chat-2"), 3))
+    accepted(a.decide(replace(chat_side, id="chat-3"), 3))
+    assert reason(a.decide(replace(eventsub_side, id="es-2"), 4)) is Reason.DUPLICATE
+    assert reason(a.decide(replace(eventsub_side, id="es-3"), 4)) is Reason.DUPLICATE
+    # outside the window they are separate payments
+    accepted(a.decide(replace(eventsub_side, id="es-4"), 500))
+
+
 def test_ignored_and_banned_users() -> None:
     a = admission()
     assert reason(a.decide(chat("hi", "Nightbot"), 0)) is Reason.IGNORED_USER

@@ -18,6 +18,7 @@ makes libpulse start the user's own).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -88,6 +89,15 @@ class PulseServer:
         return subprocess.run(
             ["pactl", *args], env=env, capture_output=True, text=True, timeout=timeout_s
         )
+
+    def sink_latency_s(self) -> float:
+        """The null sink's configured latency: how far ahead of play it renders."""
+        listing = self.pactl("list", "sinks").stdout
+        block = listing.split(f"Name: {SINK}", 1)[-1]
+        found = re.search(r"Latency: \d+ usec, configured (\d+) usec", block)
+        if found is None:
+            raise PulseStartError(f"no latency for {SINK} in pactl output")
+        return int(found.group(1)) / 1e6
 
 
 @contextmanager
@@ -189,6 +199,7 @@ class Recorder:
         self._first = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
+        self._sink_latency: tuple[float, float] | None = None  # (queried at, seconds)
 
     def __enter__(self) -> Recorder:
         self.start()
@@ -272,11 +283,23 @@ class Recorder:
         """Monotonic time at which ``frame`` of the recording was rendered.
 
         Each delivery bounds it from above (data arrives after it was rendered);
-        the tightest bound among nearby deliveries is the estimate. So times are
-        late by at most parec's smallest delivery delay: measured latencies are
-        slightly pessimistic, never flattering.
+        the tightest bound among nearby deliveries is the estimate, late by at
+        most parec's smallest delivery delay.
         """
         return self._offset_near(frame) + frame / self.rate
+
+    def heard_time(self, frame: float) -> float:
+        """Latest monotonic time at which a listener would hear ``frame``.
+
+        The sink renders up to its configured latency *ahead* of play, and the
+        monitor sees audio at render time (PortAudio's DAC-time estimate is
+        ~10 ms later than :meth:`frame_time`). Adding that latency gives an
+        upper bound: skip latencies measured with it never flatter.
+        """
+        now = time.monotonic()
+        if self._sink_latency is None or now - self._sink_latency[0] > 1.0:
+            self._sink_latency = (now, self.server.sink_latency_s())
+        return self.frame_time(frame) + self._sink_latency[1]
 
     def time_frame(self, t: float) -> int:
         """The recording frame rendered at monotonic time ``t`` (inverse of :meth:`frame_time`)."""

@@ -1,0 +1,87 @@
+"""The bot's one component: Twitch events in, core events out.
+
+Each listener converts and calls `submit()` before any await of its own
+(TwitchIO runs every listener as a task); a payload that cannot be
+converted is logged and ignored, never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from twitchio.ext import commands
+
+from .. import logs
+from . import convert
+
+if TYPE_CHECKING:
+    from .bot import TTSBot
+
+__all__ = ["TTSComponent"]
+
+log = logging.getLogger(__name__)
+
+_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban")
+
+
+class TTSComponent(commands.Component):
+    def __init__(self, bot: TTSBot) -> None:
+        self.bot = bot
+        c = bot.config.commands
+        self.commands = {getattr(c, key).name.lower(): key for key in _KEYS}
+
+    def _submit(self, build: Any, *args: Any) -> None:
+        try:
+            event = build(*args)
+        except Exception as e:  # hostile or malformed payload: one line, go on
+            logs.emit(
+                "twitch.bad_payload",
+                kind=getattr(build, "__name__", "?"),
+                error=f"{e.__class__.__name__}: {e}"[:200],
+            )
+            return
+        if event is not None:
+            self.bot.submit(event)
+
+    @commands.Component.listener()
+    async def event_message(self, payload: Any) -> None:
+        if str(payload.chatter.id) == str(self.bot.bot_id):
+            return  # our own replies
+        self._submit(convert.chat_event, payload, self.commands)
+
+    @commands.Component.listener()
+    async def event_chat_notification(self, payload: Any) -> None:
+        self._submit(convert.notification_event, payload)
+
+    @commands.Component.listener()
+    async def event_message_delete(self, payload: Any) -> None:
+        self._submit(convert.delete_event, payload)
+
+    @commands.Component.listener()
+    async def event_chat_clear_user(self, payload: Any) -> None:
+        self._submit(convert.clear_user_event, payload)
+
+    @commands.Component.listener()
+    async def event_cheer(self, payload: Any) -> None:
+        self._submit(convert.money_event, payload, "cheer")
+
+    @commands.Component.listener()
+    async def event_subscription(self, payload: Any) -> None:
+        self._submit(convert.money_event, payload, "subscribe")
+
+    @commands.Component.listener()
+    async def event_subscription_message(self, payload: Any) -> None:
+        self._submit(convert.money_event, payload, "subscription_message")
+
+    @commands.Component.listener()
+    async def event_subscription_gift(self, payload: Any) -> None:
+        self._submit(convert.money_event, payload, "subscription_gift")
+
+    @commands.Component.listener()
+    async def event_custom_redemption_add(self, payload: Any) -> None:
+        self._submit(convert.redemption_event, payload)
+
+    @commands.Component.listener()
+    async def event_follow(self, payload: Any) -> None:
+        self._submit(convert.follow_event, payload)

@@ -1,0 +1,271 @@
+"""TwitchIO models -> core events. Conversion only: no decisions here.
+
+Ids: a chat message keeps Twitch's message id (a moderator's delete names
+it); other notifications use the EventSub message id, which Twitch keeps on
+redelivery, so the core's duplicate check catches a notification sent twice.
+`via` tells the core which subscription reported a payment, so the same
+cheer seen in chat and as `channel.cheer` is read once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..core.events import (
+    Ban,
+    ChatTTS,
+    Cheer,
+    Clear,
+    Command,
+    DeleteMessage,
+    Follow,
+    Fragment,
+    FragmentKind,
+    GiftSubs,
+    Incoming,
+    Pause,
+    PurgeUser,
+    QueueQuery,
+    Raid,
+    Redemption,
+    Resume,
+    Role,
+    Skip,
+    Subscription,
+    SubTier,
+    Unban,
+    User,
+)
+
+__all__ = [
+    "VIA_CHAT",
+    "VIA_EVENTSUB",
+    "chat_event",
+    "clear_user_event",
+    "delete_event",
+    "eventsub_id",
+    "follow_event",
+    "money_event",
+    "notification_event",
+    "redemption_event",
+    "user_of",
+]
+
+VIA_CHAT = "chat"
+VIA_EVENTSUB = "eventsub"
+
+_FRAGMENT_KINDS = {k.value: k for k in FragmentKind}
+_COMMANDS: Mapping[str, type[Command]] = {
+    "skip": Skip,
+    "clear": Clear,
+    "pause": Pause,
+    "resume": Resume,
+    "queue": QueueQuery,
+}
+
+
+def eventsub_id(payload: Any, fallback: str) -> str:
+    """The EventSub message id (stable across redelivery), or a fallback."""
+    metadata = getattr(payload, "metadata", None)
+    message_id = getattr(metadata, "message_id", None) if metadata is not None else None
+    return str(message_id) if message_id else fallback
+
+
+def user_of(partial: Any, *, roles: Iterable[Role] = ()) -> User:
+    login = (getattr(partial, "name", None) or "").strip().lower() or f"id{partial.id}"
+    display = getattr(partial, "display_name", None) or login
+    return User(login, str(display), frozenset(roles))
+
+
+def _roles(chatter: Any) -> set[Role]:
+    roles: set[Role] = set()
+    for attr, role in (
+        ("broadcaster", Role.BROADCASTER),
+        ("moderator", Role.MODERATOR),
+        ("vip", Role.VIP),
+        ("subscriber", Role.SUBSCRIBER),
+    ):
+        try:
+            if getattr(chatter, attr):
+                roles.add(role)
+        except (AttributeError, KeyError, TypeError):
+            continue
+    return roles
+
+
+def _fragments(raw: Iterable[Any]) -> tuple[Fragment, ...]:
+    out = []
+    for f in raw or ():
+        kind = _FRAGMENT_KINDS.get(getattr(f, "type", "text"))
+        if kind is not None and kind is not FragmentKind.TEXT:
+            out.append(Fragment(kind, str(f.text)))
+    return tuple(out)
+
+
+def chat_event(message: Any, commands: Mapping[str, str], prefix: str = "!") -> object | None:
+    """A chat message: a cheer, one of our commands, or nothing for us.
+
+    `commands` maps the chat name (lowercase, without prefix) to the command
+    key (tts, skip, ...), as configured.
+    """
+    user = user_of(message.chatter, roles=_roles(message.chatter))
+    text = str(message.text or "")
+    fragments = _fragments(message.fragments)
+    if message.cheer is not None and int(message.cheer.bits) > 0:
+        return Cheer(
+            id=str(message.id),
+            user=user,
+            amount_bits=int(message.cheer.bits),
+            message=text,
+            fragments=fragments,
+            via=VIA_CHAT,
+        )
+    if message.channel_points_id:
+        return None  # a channel-points message: read via its redemption, if at all
+    body = text.strip()
+    if body.startswith("@"):  # a reply in Twitch's UI starts with "@user "
+        _, _, body = body.partition(" ")
+        body = body.lstrip()
+    if not body.startswith(prefix):
+        return None
+    name, _, rest = body[len(prefix) :].partition(" ")
+    key = commands.get(name.lower())
+    if key is None:
+        return None
+    rest = rest.strip()
+    if key == "tts":
+        return ChatTTS(
+            id=str(message.id), user=user, message=rest, fragments=fragments, via=VIA_CHAT
+        )
+    if key in ("ban", "unban"):
+        target = rest.split()[0] if rest.split() else ""
+        if not target.lstrip("@"):
+            return None
+        return (Ban if key == "ban" else Unban)(by=user, target=target)
+    command = _COMMANDS.get(key)
+    return command(by=user) if command is not None else None
+
+
+def _tier(raw: Any, *, prime: bool = False) -> SubTier:
+    try:
+        return SubTier.parse(str(raw or "1000"), is_prime=prime)
+    except ValueError:
+        return SubTier.TIER1
+
+
+def notification_event(n: Any) -> Incoming | None:
+    """`channel.chat.notification`: sub, resub, gifts and raids from chat."""
+    kind = n.notice_type
+    mid = str(n.id)
+    text = str(n.text or "")
+    fragments = _fragments(n.fragments)
+    if kind == "sub" and n.sub is not None:
+        user = user_of(n.chatter)
+        return Subscription(
+            id=mid,
+            user=user,
+            tier=_tier(n.sub.tier, prime=n.sub.prime),
+            months=max(1, int(n.sub.months or 1)),
+            message=text,
+            fragments=fragments,
+            via=VIA_CHAT,
+        )
+    if kind == "resub" and n.resub is not None:
+        user = user_of(n.chatter)
+        months = int(n.resub.cumulative_months or n.resub.months or 1)
+        return Subscription(
+            id=mid,
+            user=user,
+            tier=_tier(n.resub.tier, prime=n.resub.prime),
+            months=max(1, months),
+            message=text,
+            fragments=fragments,
+            via=VIA_CHAT,
+        )
+    if kind == "sub_gift" and n.sub_gift is not None:
+        if n.sub_gift.community_gift_id:
+            return None  # one of a community gift's parts: the total is read once
+        return GiftSubs(
+            id=mid,
+            user=user_of(n.chatter),
+            count=1,
+            tier=_tier(n.sub_gift.tier),
+            anonymous=bool(n.anonymous),
+            via=VIA_CHAT,
+        )
+    if kind == "community_sub_gift" and n.community_sub_gift is not None:
+        return GiftSubs(
+            id=mid,
+            user=user_of(n.chatter),
+            count=max(1, n.community_sub_gift.total),
+            tier=_tier(n.community_sub_gift.tier),
+            anonymous=bool(n.anonymous),
+            via=VIA_CHAT,
+        )
+    if kind == "raid" and n.raid is not None:
+        return Raid(id=mid, user=user_of(n.raid.user), viewers=int(n.raid.viewer_count or 0))
+    return None
+
+
+def money_event(payload: Any, kind: str) -> Incoming | None:
+    """Broadcaster-side `channel.cheer` / `channel.subscribe` / `.subscription.*`."""
+    mid = eventsub_id(payload, "")
+    if not mid:
+        return None
+    anonymous = bool(getattr(payload, "anonymous", False))
+    partial = getattr(payload, "user", None)
+    user = user_of(partial) if partial is not None else User("anonymous", "Anonymous")
+    if kind == "cheer":
+        return Cheer(
+            id=mid,
+            user=user,
+            amount_bits=int(payload.bits),
+            message=str(payload.message or ""),
+            via=VIA_EVENTSUB,
+        )
+    if kind == "subscribe":
+        if payload.gift:
+            return None  # the gifter's event carries it
+        return Subscription(id=mid, user=user, tier=_tier(payload.tier), months=1, via=VIA_EVENTSUB)
+    if kind == "subscription_message":
+        months = int(getattr(payload, "cumulative_months", 0) or payload.months or 1)
+        return Subscription(
+            id=mid,
+            user=user,
+            tier=_tier(payload.tier),
+            months=max(1, months),
+            message=str(payload.text or ""),
+            via=VIA_EVENTSUB,
+        )
+    if kind == "subscription_gift":
+        return GiftSubs(
+            id=mid,
+            user=user,
+            count=max(1, int(payload.total)),
+            tier=_tier(payload.tier),
+            anonymous=anonymous,
+            via=VIA_EVENTSUB,
+        )
+    return None
+
+
+def redemption_event(payload: Any) -> Redemption:
+    return Redemption(
+        id=str(payload.id),
+        user=user_of(payload.user),
+        reward_title=str(payload.reward.title),
+        message=str(payload.user_input or ""),
+    )
+
+
+def follow_event(payload: Any) -> Follow:
+    return Follow(id=eventsub_id(payload, f"follow:{payload.user.id}"), user=user_of(payload.user))
+
+
+def delete_event(payload: Any) -> DeleteMessage:
+    return DeleteMessage(message_id=str(payload.message_id))
+
+
+def clear_user_event(payload: Any) -> PurgeUser:
+    return PurgeUser(login=str(payload.user.name or ""), reason="timeout or ban")
