@@ -27,7 +27,7 @@ from streamer_tts.core.decisions import Accepted, Message, Priority, Rejected
 from streamer_tts.core.events import Incoming, Source
 from streamer_tts.core.rules import Rules
 from streamer_tts.journal import Journal
-from streamer_tts.journal.store import Synchronous
+from streamer_tts.journal.database import Synchronous
 from streamer_tts.limiter import aiolimiter_gate
 
 MESSAGES = 20_000

@@ -111,8 +111,9 @@ def run_auth(
     config: Config, *, port: int = AUTH_PORT, broadcaster: bool = True, timeout_s: float = 600
 ) -> int:
     if config.twitch is None:
-        print("config error: twitch: section missing (client_id, client_secret, ...)",
-              file=sys.stderr)
+        print(
+            "config error: twitch: section missing (client_id, client_secret, ...)", file=sys.stderr
+        )
         return 2
     with contextlib.suppress(KeyboardInterrupt):
         return asyncio.run(_auth(config, port, want_broadcaster=broadcaster, timeout_s=timeout_s))

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -184,7 +183,6 @@ class Player:
         self._segments: dict[str, str] = {}  # live segment id -> message id
         self._serial = itertools.count(1)
         self.committed: list[str] = []  # message ids in the feed, in play order
-        self.cut_at: dict[str, float] = {}  # message id -> monotonic time of the cut command
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -244,21 +242,24 @@ class Player:
             await pump.cancel()
 
     async def cut(self, message_id: str) -> bool:
-        """Stop a committed message now (fade), and its synthesis in flight."""
+        """Stop a committed message now (fade), then its synthesis in flight.
+
+        The feed is cut before anything is awaited: silence must not wait for
+        an engine to wind down (Piper finishes its current sentence first).
+        """
         if message_id not in self.committed:
             await self.forget(message_id)
             return False
-        self.cut_at[message_id] = time.monotonic()
         pump = self._pumps.pop(message_id, None)
         segment = pump.segment if pump else None
-        if pump is not None:
-            await pump.cancel()
-        self.committed.remove(message_id)
         if segment is not None:
             sounding = self.feed.sounding == segment
             # only a sounding segment reports its cut (after the fade)
             if not self.feed.cut(segment) or not sounding:
                 self._segments.pop(segment, None)
+        self.committed.remove(message_id)
+        if pump is not None:
+            await pump.cancel()
         return True
 
     def pause(self) -> None:

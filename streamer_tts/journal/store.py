@@ -8,7 +8,7 @@ Cost (``bench/journal.py``, ext4 on a virtio disk): a call takes ~15 us
 (p99 ~60-170 us); about every 360 commits SQLite's auto-checkpoint copies
 the WAL back and syncs, a 3-13 ms pause. With ``FULL`` every call is ~130 us.
 
-Durability settings:
+Durability settings (applied in `database.connect`):
 
 * ``journal_mode=WAL``: a commit is one append to the ``-wal`` file, no
   rewrite of the main file, and an interrupted write never corrupts it.
@@ -35,10 +35,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Literal
 
 from ..core.decisions import Message, Priority
 from ..core.events import Source
+from .database import SCHEMA_VERSION, Corrupt, JournalError, Synchronous, cause, connect, move_aside
 
 __all__ = [
     "FILE_NAME",
@@ -55,7 +55,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FILE_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 1
 # Finished, skipped and dropped messages kept for the dashboard and for
 # restoring duplicate detection: about an evening of a busy channel.
 HISTORY_MAX = 1_000
@@ -64,12 +63,6 @@ HISTORY_MAX = 1_000
 PRUNE_SLACK = 100
 # TTS bans are a mod's hand-typed commands; the oldest go past this many.
 MAX_BANS = 100_000
-
-Synchronous = Literal["NORMAL", "FULL"]
-
-
-class JournalError(Exception):
-    """The journal cannot be used: one line naming the file and the cause."""
 
 
 class JournalStateError(JournalError):
@@ -95,32 +88,6 @@ _LIVE = (State.PENDING, State.PLAYING)
 # nowhere. That is the one promise: a message ends exactly once.
 _FROM: dict[State, tuple[State, ...]] = {s: _LIVE for s in State}
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    row INTEGER PRIMARY KEY,  -- acceptance order, across restarts
-    id TEXT NOT NULL UNIQUE,
-    source TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL,
-    priority INTEGER NOT NULL, text TEXT NOT NULL, text_bare TEXT NOT NULL,
-    paid INTEGER NOT NULL,
-    seq INTEGER NOT NULL,  -- Admission's seq in the run that accepted it
-    interrupt INTEGER NOT NULL, voice TEXT, bits INTEGER NOT NULL, spoken TEXT NOT NULL,
-    meta TEXT NOT NULL,  -- JSON object
-    state TEXT NOT NULL
-        CHECK (state IN ('pending', 'playing', 'finished', 'skipped', 'dropped')),
-    reason TEXT NOT NULL DEFAULT '', skipped_by TEXT NOT NULL DEFAULT '',
-    accepted_at REAL NOT NULL,  -- wall clock, epoch seconds
-    started_at REAL, requeued_at REAL,
-    ended_at REAL  -- set exactly when the state is an ended one
-);
-CREATE INDEX IF NOT EXISTS messages_live ON messages (state, priority, row)
-    WHERE ended_at IS NULL;
-CREATE INDEX IF NOT EXISTS messages_ended ON messages (ended_at, row)
-    WHERE ended_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS bans (
-    login TEXT PRIMARY KEY, banned_at REAL NOT NULL, banned_by TEXT NOT NULL
-) WITHOUT ROWID;
-"""
-
 # Every Message field but the caller's clock (enums and bools are int/str to
 # SQLite); a new field fails every INSERT until the schema grows a column.
 _FIELDS = tuple(f.name for f in fields(Message) if f.name != "enqueued_at")
@@ -132,10 +99,6 @@ _SELECT = (
     f"SELECT {', '.join(_FIELDS)}, state, reason, skipped_by, accepted_at, started_at, ended_at "
     "FROM messages"
 )
-# SQLite primary result codes (`sqlite3.Error.sqlite_errorcode & 0xFF`).
-_SQLITE_BUSY = 5
-_SQLITE_CORRUPT = 11
-_SQLITE_NOTADB = 26
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +112,6 @@ class Entry:
     accepted_at_s: float = 0.0
     started_at_s: float | None = None
     ended_at_s: float | None = None
-
-
-class _Corrupt(Exception):
-    pass
 
 
 class Journal:
@@ -198,15 +157,15 @@ class Journal:
             raise JournalError(f"journal: cannot create {state_dir}: {e.strerror or e}") from None
         path = state_dir / FILE_NAME
         try:
-            db = _connect(path, synchronous)
-        except _Corrupt as e:
-            aside = _move_aside(path, clock())
+            db = connect(path, synchronous)
+        except Corrupt as e:
+            aside = move_aside(path, clock())
             log.warning(
                 "journal %s is corrupt (%s): moved to %s, starting a fresh one", path, e, aside.name
             )
             try:
-                db = _connect(path, synchronous)
-            except _Corrupt as again:
+                db = connect(path, synchronous)
+            except Corrupt as again:
                 raise JournalError(f"journal {path}: still corrupt after reset: {again}") from None
         return cls(db, path, clock, history_max)
 
@@ -377,76 +336,7 @@ class Journal:
         try:
             yield
         except sqlite3.Error as e:
-            raise JournalError(f"journal {self.path}: {what} failed: {_cause(e)}") from e
-
-
-def _connect(path: Path, synchronous: Synchronous) -> sqlite3.Connection:
-    """Open, set the pragmas, check integrity and the schema; raise _Corrupt."""
-    try:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.1)
-        db.row_factory = sqlite3.Row
-    except sqlite3.Error as e:
-        raise JournalError(f"journal {path}: cannot open: {_cause(e)}") from None
-    try:
-        db.execute("PRAGMA locking_mode = EXCLUSIVE")
-        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if mode != "wal":
-            log.warning("journal %s: WAL unavailable, using %s mode", path, mode)
-        db.execute(f"PRAGMA synchronous = {synchronous}")
-        problems = [r[0] for r in db.execute("PRAGMA quick_check")]
-        if problems != ["ok"]:
-            raise _Corrupt(" ".join(" ".join(problems).split())[:200])  # one log line
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise JournalError(
-                f"journal {path}: schema v{version} is newer than this streamer-tts "
-                f"(v{SCHEMA_VERSION}); upgrade it or move the file away"
-            )
-        db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first cheer
-        if version < SCHEMA_VERSION:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except (_Corrupt, JournalError):
-        db.close()
-        raise
-    except sqlite3.Error as e:
-        db.close()
-        code = getattr(e, "sqlite_errorcode", 0) & 0xFF
-        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
-            raise _Corrupt(_cause(e)) from None
-        if code == _SQLITE_BUSY:
-            raise JournalError(
-                f"journal {path}: locked, is another streamer-tts running on this state dir?"
-            ) from None
-        raise JournalError(f"journal {path}: cannot open: {_cause(e)}") from None
-    return db
-
-
-def _move_aside(path: Path, now_s: float) -> Path:
-    """Rename the corrupt file and its WAL/SHM companions; never overwrite."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_s))
-    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
-    n = 1
-    while aside.exists():
-        n += 1
-        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
-    try:
-        path.rename(aside)
-        for suffix in ("-wal", "-shm"):
-            companion = path.with_name(path.name + suffix)
-            if companion.exists():
-                companion.rename(aside.with_name(aside.name + suffix))
-    except OSError as e:
-        raise JournalError(f"journal {path}: corrupt and cannot be moved aside: {e}") from None
-    return aside
-
-
-def _cause(e: sqlite3.Error) -> str:
-    name = getattr(e, "sqlite_errorname", "")
-    return f"{e} ({name})" if name else str(e)
+            raise JournalError(f"journal {self.path}: {what} failed: {cause(e)}") from e
 
 
 def _entry(row: sqlite3.Row) -> Entry:

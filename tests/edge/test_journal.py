@@ -27,7 +27,8 @@ from streamer_tts.journal import (
     State,
     plan_restore,
 )
-from streamer_tts.journal.store import FILE_NAME, PRUNE_SLACK, SCHEMA_VERSION
+from streamer_tts.journal.database import SCHEMA_VERSION
+from streamer_tts.journal.store import FILE_NAME, PRUNE_SLACK
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,25 +45,9 @@ class Clock:
 
 
 def msg(
-    id: str,
-    priority: Priority = Priority.NORMAL,
-    *,
-    paid: bool = False,
-    seq: int = 0,
-    source: Source = Source.CHAT,
+    id: str, priority: Priority = Priority.NORMAL, *, paid: bool = False, seq: int = 0
 ) -> Message:
-    return Message(
-        id=id,
-        source=source,
-        user="u",
-        name="U",
-        priority=priority,
-        text=f"U says {id}",
-        text_bare=id,
-        paid=paid,
-        seq=seq,
-        enqueued_at=0.0,
-    )
+    return Message(id, Source.CHAT, "u", "U", priority, f"U says {id}", id, paid, seq, 0.0)
 
 
 @pytest.fixture
@@ -382,32 +367,28 @@ def test_every_returned_record_survives_a_kill(tmp_path: Path, how: str) -> None
 
 # --- the state machine against a model -------------------------------------------
 
-IDS = ["a", "b", "c", "d"]
-OPS = ["record", "playing", "finished", "skipped", "dropped", "requeue", "reopen"]
-
-
-_CALLS = {
-    "record": lambda j, mid: j.record_accepted(msg(mid)),
-    "playing": lambda j, mid: j.mark_playing(mid),
-    "finished": lambda j, mid: j.mark_finished(mid),
-    "skipped": lambda j, mid: j.mark_skipped(mid, "mod"),
-    "dropped": lambda j, mid: j.mark_dropped(mid, "why"),
-    "requeue": lambda j, mid: j.requeue(mid),
+IDS = ["a", "b", "c"]
+_CALLS = {  # op: (the state it leads to, the call)
+    "record": (State.PENDING, lambda j, mid: j.record_accepted(msg(mid))),
+    "playing": (State.PLAYING, lambda j, mid: j.mark_playing(mid)),
+    "finished": (State.FINISHED, lambda j, mid: j.mark_finished(mid)),
+    "skipped": (State.SKIPPED, lambda j, mid: j.mark_skipped(mid, "mod")),
+    "dropped": (State.DROPPED, lambda j, mid: j.mark_dropped(mid, "why")),
+    "requeue": (State.PENDING, lambda j, mid: j.requeue(mid)),
 }
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(OPS), st.sampled_from(IDS)), max_size=40))
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([*_CALLS, "reopen"]), st.sampled_from(IDS)),
+        min_size=1,
+        max_size=60,
+    )
+)
 def test_random_transitions_match_a_model(steps: list[tuple[str, str]]) -> None:
     model: dict[str, State] = {}
     live = (State.PENDING, State.PLAYING)
-    target = {
-        "playing": State.PLAYING,
-        "finished": State.FINISHED,
-        "skipped": State.SKIPPED,
-        "dropped": State.DROPPED,
-        "requeue": State.PENDING,
-    }
     with tempfile.TemporaryDirectory() as tmp:
         j = Journal.open(Path(tmp), clock=Clock())
         try:
@@ -417,23 +398,22 @@ def test_random_transitions_match_a_model(steps: list[tuple[str, str]]) -> None:
                     j = Journal.open(Path(tmp), clock=Clock(10_000.0))
                     continue
                 allowed = model.get(mid) not in live if op == "record" else model.get(mid) in live
-                call = _CALLS[op]
+                to, call = _CALLS[op]
                 if allowed:
                     call(j, mid)
-                    model[mid] = State.PENDING if op == "record" else target[op]
+                    model[mid] = to
                 else:
                     with pytest.raises(JournalStateError):
                         call(j, mid)
                 for x in IDS:
                     entry = j.get(x)
                     assert (entry.state if entry else None) == model.get(x)
-            assert {m.id for m in j.pending()} == {
-                k for k, v in model.items() if v is State.PENDING
-            }
-            assert {m.id for m in j.interrupted()} == {
-                k for k, v in model.items() if v is State.PLAYING
-            }
-            ended = {k for k, v in model.items() if v.ended}
-            assert {e.message.id for e in j.history()} == ended
+
+            def having(*states: State) -> set[str]:
+                return {k for k, v in model.items() if v in states}
+
+            assert {m.id for m in j.pending()} == having(State.PENDING)
+            assert {m.id for m in j.interrupted()} == having(State.PLAYING)
+            assert {e.message.id for e in j.history()} == having(*(s for s in State if s.ended))
         finally:
             j.close()

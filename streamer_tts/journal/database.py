@@ -1,0 +1,138 @@
+"""The journal's SQLite file: pragmas, integrity check, schema, repair.
+
+Kept apart from the API in `store.py`: this is what runs once at start and
+decides whether a file on disk can be trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Corrupt",
+    "JournalError",
+    "Synchronous",
+    "cause",
+    "connect",
+    "move_aside",
+]
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+Synchronous = Literal["NORMAL", "FULL"]
+
+
+class JournalError(Exception):
+    """The journal cannot be used: one line naming the file and the cause."""
+
+
+class Corrupt(Exception):
+    """The file fails SQLite's checks: move it aside, start afresh."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    row INTEGER PRIMARY KEY,  -- acceptance order, across restarts
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL, user TEXT NOT NULL, name TEXT NOT NULL,
+    priority INTEGER NOT NULL, text TEXT NOT NULL, text_bare TEXT NOT NULL,
+    paid INTEGER NOT NULL,
+    seq INTEGER NOT NULL,  -- Admission's seq in the run that accepted it
+    interrupt INTEGER NOT NULL, voice TEXT, bits INTEGER NOT NULL, spoken TEXT NOT NULL,
+    meta TEXT NOT NULL,  -- JSON object
+    state TEXT NOT NULL
+        CHECK (state IN ('pending', 'playing', 'finished', 'skipped', 'dropped')),
+    reason TEXT NOT NULL DEFAULT '', skipped_by TEXT NOT NULL DEFAULT '',
+    accepted_at REAL NOT NULL,  -- wall clock, epoch seconds
+    started_at REAL, requeued_at REAL,
+    ended_at REAL  -- set exactly when the state is an ended one
+);
+CREATE INDEX IF NOT EXISTS messages_live ON messages (state, priority, row)
+    WHERE ended_at IS NULL;
+CREATE INDEX IF NOT EXISTS messages_ended ON messages (ended_at, row)
+    WHERE ended_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS bans (
+    login TEXT PRIMARY KEY, banned_at REAL NOT NULL, banned_by TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+# SQLite primary result codes (`sqlite3.Error.sqlite_errorcode & 0xFF`).
+_SQLITE_BUSY = 5
+_SQLITE_CORRUPT = 11
+_SQLITE_NOTADB = 26
+
+
+def connect(path: Path, synchronous: Synchronous) -> sqlite3.Connection:
+    """Open, set the pragmas, check integrity and the schema; raise Corrupt."""
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.1)
+        db.row_factory = sqlite3.Row
+    except sqlite3.Error as e:
+        raise JournalError(f"journal {path}: cannot open: {cause(e)}") from None
+    try:
+        db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            log.warning("journal %s: WAL unavailable, using %s mode", path, mode)
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        problems = [r[0] for r in db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise Corrupt(" ".join(" ".join(problems).split())[:200])  # one log line
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {path}: schema v{version} is newer than this streamer-tts "
+                f"(v{SCHEMA_VERSION}); upgrade it or move the file away"
+            )
+        db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first cheer
+        if version < SCHEMA_VERSION:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except (Corrupt, JournalError):
+        db.close()
+        raise
+    except sqlite3.Error as e:
+        db.close()
+        code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            raise Corrupt(cause(e)) from None
+        if code == _SQLITE_BUSY:
+            raise JournalError(
+                f"journal {path}: locked, is another streamer-tts running on this state dir?"
+            ) from None
+        raise JournalError(f"journal {path}: cannot open: {cause(e)}") from None
+    return db
+
+
+def move_aside(path: Path, now_s: float) -> Path:
+    """Rename the corrupt file and its WAL/SHM companions; never overwrite."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_s))
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            companion = path.with_name(path.name + suffix)
+            if companion.exists():
+                companion.rename(aside.with_name(aside.name + suffix))
+    except OSError as e:
+        raise JournalError(f"journal {path}: corrupt and cannot be moved aside: {e}") from None
+    return aside
+
+
+def cause(e: sqlite3.Error) -> str:
+    name = getattr(e, "sqlite_errorname", "")
+    return f"{e} ({name})" if name else str(e)

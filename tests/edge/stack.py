@@ -1,0 +1,205 @@
+"""The whole sound path, as the daemon builds it, for tests and `bench/sound.py`.
+
+Conductor -> Player -> engine -> feed -> PyAudio callback stream -> private
+PulseAudio null sink, recorded with parec. Figures are taken at the sink:
+what a listener would have heard, against the monotonic time events went in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from streamer_tts import logs
+from streamer_tts.audio.outputs import native_rate
+from streamer_tts.audio.player import Player
+from streamer_tts.conductor import Conductor
+from streamer_tts.core.admission import Admission
+from streamer_tts.core.events import ChatTTS, Role, Skip, User
+from streamer_tts.core.limits import LimitPolicy
+from streamer_tts.core.rules import NameMode, Rules
+from streamer_tts.limiter import aiolimiter_gate
+from tests.edge.pulse import Recorder
+from tests.edge.sound_analysis import band_envelope, edges, last_audible_frame, overlap_windows
+
+__all__ = ["FREQS_HZ", "Stack", "measure_first_audio", "measure_gaps", "measure_skips"]
+
+RECORD_RATE = 22050
+FREQS_HZ = (500.0, 1700.0, 2900.0)  # far apart: each message's tone is measured alone
+TONE_AMPLITUDE = 0.5 * 32767
+MOD = User("mod", "Mod", frozenset({Role.MODERATOR}))
+RULES = replace(
+    Rules(),
+    limits=LimitPolicy(per_user=None, global_=None, max_pending_per_user=None),
+    read_usernames=NameMode.NEVER,
+    queue_max_size=1000,
+)
+
+
+@dataclass
+class Stack:
+    """One conductor + player on the default (pulse) device."""
+
+    engine: Any
+    gap_ms: int
+    frames_per_buffer: int = 256
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    async def __aenter__(self) -> Stack:
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.001)  # as the daemon does: keep the device callback fed
+        self.player = Player(
+            engines=[self.engine],
+            output="default",
+            notify=lambda e: None,
+            sample_rate=native_rate("default", fallback_hz=RECORD_RATE),
+            gap_ms=self.gap_ms,
+            max_message_seconds=60,
+            frames_per_buffer=self.frames_per_buffer,
+        )
+        self.admission = Admission(RULES, aiolimiter_gate)
+        self.conductor = Conductor(self.admission, self.player)
+        self._waiters: list[tuple[str, str, asyncio.Future[dict[str, Any]]]] = []
+        self._remove = logs.add_listener(self._on_event)
+        await self.player.start()
+        self._task = asyncio.create_task(self.conductor.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._task.cancel()
+        await self.player.close()
+        self._remove()
+        sys.setswitchinterval(self._switch)
+
+    def _on_event(self, record: dict[str, Any]) -> None:
+        self.events.append(record)
+        for name, mid, fut in list(self._waiters):
+            if record["event"] == name and record.get("id") == mid and not fut.done():
+                fut.set_result(record)
+
+    async def wait(self, name: str, mid: str, timeout_s: float = 15.0) -> dict[str, Any]:
+        for record in self.events:
+            if record["event"] == name and record.get("id") == mid:
+                return record
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiters.append((name, mid, fut))
+        return await asyncio.wait_for(fut, timeout_s)
+
+    def say(self, mid: str, text: str, who: str = "viewer") -> float:
+        """Submit a chat message; returns the monotonic time it went in."""
+        t = time.monotonic()
+        self.conductor.submit(ChatTTS(id=mid, user=User(who), message=text))
+        return t
+
+    def ids(self, name: str) -> list[str]:
+        return [e["id"] for e in self.events if e["event"] == name]
+
+
+def _tone_text(freq: float, seconds: float) -> str:
+    return f"tone {freq:g} {seconds:g}"
+
+
+async def measure_skips(
+    stack: Stack, rec: Recorder, count: int, *, seed: int = 1
+) -> tuple[list[float], int]:
+    """Skip command in -> last audible sample at the sink (ms), and overlap windows.
+
+    Messages queue up behind each other, so each skip hands over to the next
+    one: the overlap count checks that the cut one is gone before it starts.
+    """
+    rng = random.Random(seed)
+    commands: list[float] = []
+    t0 = time.monotonic()
+    for i in range(count):
+        mid = f"skip{i}-{seed}"
+        if i == 0:
+            stack.say(mid, _tone_text(FREQS_HZ[i % 3], 3.0))
+        if i + 1 < count:  # the next one waits behind, prefetched
+            stack.say(f"skip{i + 1}-{seed}", _tone_text(FREQS_HZ[(i + 1) % 3], 3.0))
+        await stack.wait(logs.TTS_STARTED, mid)
+        await asyncio.sleep(rng.uniform(0.25, 0.45))  # land anywhere in a device buffer
+        commands.append(time.monotonic())
+        stack.conductor.submit(Skip(by=MOD))
+        await stack.wait(logs.TTS_SKIPPED, mid)
+    await asyncio.sleep(0.2)
+    await asyncio.to_thread(rec.wait_covered, time.monotonic())
+    samples = rec.samples()
+    out = []
+    for t_cmd in commands:
+        last = last_audible_frame(samples, RECORD_RATE, rec.time_frame(t_cmd))
+        if last is None:
+            raise AssertionError("the message was not sounding when it was skipped")
+        out.append((rec.heard_time(last) - t_cmd) * 1000)
+    span = samples[rec.time_frame(t0) :]
+    envs = [band_envelope(span, RECORD_RATE, f) for f in FREQS_HZ]
+    return out, overlap_windows(envs, [TONE_AMPLITUDE] * 3, RECORD_RATE)
+
+
+async def measure_gaps(
+    stack: Stack, rec: Recorder, count: int, *, seconds: float = 0.3
+) -> tuple[list[float], int]:
+    """Silence between consecutive messages at the sink (ms), and overlap windows.
+
+    All messages go in at once: the player must have each next one ready
+    (prefetched) by the time the current ends.
+    """
+    t0 = time.monotonic()
+    mids = [f"gap{i}" for i in range(count)]
+    for i, mid in enumerate(mids):
+        stack.say(mid, _tone_text(FREQS_HZ[i % 3], seconds), who=f"v{i}")
+    for mid in mids:
+        await stack.wait(logs.TTS_FINISHED, mid, timeout_s=30)
+    t1 = time.monotonic() + 0.2
+    await asyncio.to_thread(rec.wait_covered, t1)
+    samples = rec.samples()[rec.time_frame(t0) : rec.time_frame(t1)]
+    envs = [band_envelope(samples, RECORD_RATE, f) for f in FREQS_HZ]
+    level = TONE_AMPLITUDE / 2
+    spans: list[tuple[float, float]] = []
+    for env in envs:
+        spans += _spans(*edges(env, level))
+    spans.sort()
+    if len(spans) != count:
+        ms = [(round(a * 1000 / RECORD_RATE), round(b * 1000 / RECORD_RATE)) for a, b in spans]
+        raw = [[np.round(np.array(e) * 1000 / RECORD_RATE).tolist() for e in edges(env, level)]
+               for env in envs]
+        raise AssertionError(f"heard {len(spans)} messages, sent {count}: {ms}; edges {raw}")
+    gaps = [(b[0] - a[1]) * 1000 / RECORD_RATE for a, b in zip(spans, spans[1:], strict=False)]
+    overlap = overlap_windows(envs, [TONE_AMPLITUDE] * 3, RECORD_RATE)
+    return gaps, overlap
+
+
+def _spans(ups: np.ndarray, downs: np.ndarray) -> list[tuple[float, float]]:
+    """Pair each rising edge with the next falling one (a level already high
+    at the window's start, or a filter tail, gives a lone edge: ignored)."""
+    out = []
+    for up in ups:
+        later = downs[downs > up]
+        if later.size and not (out and up < out[-1][1]):
+            out.append((float(up), float(later[0])))
+    return out
+
+
+async def measure_first_audio(stack: Stack, rec: Recorder, texts: list[str]) -> list[float]:
+    """Event in -> first sound at the sink, minus the engine's own first-chunk time (ms)."""
+    out = []
+    for i, text in enumerate(texts):
+        mid = f"fa{i}"
+        t_in = stack.say(mid, text, who=f"u{i}")
+        started = await stack.wait(logs.TTS_STARTED, mid, timeout_s=30)
+        await stack.wait(logs.TTS_FINISHED, mid, timeout_s=60)
+        await asyncio.to_thread(rec.wait_covered, time.monotonic())
+        samples = rec.samples()
+        lo = rec.time_frame(t_in)
+        loud = np.flatnonzero(np.abs(samples[lo:].astype(np.int32)) > 300)
+        if loud.size == 0:
+            raise AssertionError(f"message {mid} was never heard")
+        heard = rec.heard_time(lo + int(loud[0]))
+        out.append((heard - t_in) * 1000 - float(started.get("first_audio_ms") or 0.0))
+        await asyncio.sleep(0.2)
+    return out
