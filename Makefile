@@ -49,6 +49,7 @@ fmt: setup
 
 bench: setup
 	$(BIN)/python bench/admission.py
+	$(BIN)/python bench/sound.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

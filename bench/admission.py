@@ -2,8 +2,9 @@
 
 Real filters, real aiolimiter gates (inside a running loop, as in the daemon)
 and the real bounded queue; a simulated speaker takes one message every ten
-events. Prints events per second and the peak RSS growth; the last line is
-`admission: N events/s, rss +M MB`.
+events. Prints, in one run: the cost of durability (`admission+journal: N
+events/s`, every acceptance and state change written to a real SQLite
+journal) and, last, `admission: N events/s, rss +M MB` (peak RSS growth).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import gc
 import random
 import resource
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -36,6 +38,7 @@ from streamer_tts.core.events import (
 from streamer_tts.core.filters import clean
 from streamer_tts.core.limits import LimitPolicy
 from streamer_tts.core.rules import Rules
+from streamer_tts.journal import Journal
 from streamer_tts.limiter import aiolimiter_gate
 
 EVENTS = 200_000
@@ -105,7 +108,10 @@ def rss_mb() -> float:
     return 0.0
 
 
-async def run(events: list[Incoming], rules: Rules) -> tuple[float, dict[str, int]]:
+async def run(
+    events: list[Incoming], rules: Rules, journal: Journal | None = None
+) -> tuple[float, dict[str, int]]:
+    """Every event decided; with a journal, each step recorded as the conductor does."""
     admission = Admission(rules, aiolimiter_gate)
     loop = asyncio.get_running_loop()
     counts: dict[str, int] = {}
@@ -114,6 +120,10 @@ async def run(events: list[Incoming], rules: Rules) -> tuple[float, dict[str, in
         now = loop.time()
         decision = admission.decide(event, now)
         if isinstance(decision, Accepted):
+            if journal is not None:
+                if decision.evicted is not None:
+                    journal.mark_dropped(decision.evicted.id, "queue_full")
+                journal.record_accepted(decision.message)
             counts["accepted"] = counts.get("accepted", 0) + 1
         elif isinstance(decision, Rejected):
             key = str(decision.reason)
@@ -121,6 +131,9 @@ async def run(events: list[Incoming], rules: Rules) -> tuple[float, dict[str, in
         if i % 10 == 0:
             message = admission.next_message(now)
             if message is not None:
+                if journal is not None:
+                    journal.mark_playing(message.id, spoken=message.spoken)
+                    journal.mark_finished(message.id)
                 admission.finished(message.id)
     return time.perf_counter() - t0, counts
 
@@ -141,11 +154,18 @@ def main() -> None:
         f"({counts.get('accepted', 0)} accepted)"
     )
     gc.collect()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp,
+        Journal.open(Path(tmp)) as journal,
+    ):
+        durable_s, _ = asyncio.run(run(events, Rules(), journal))
+    gc.collect()
     elapsed, counts = asyncio.run(run(events, Rules()))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     growth = max(rss_mb(), peak if peak > base_peak else 0.0) - base_rss
     rate = len(events) / elapsed
     print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    print(f"admission+journal: {len(events) / durable_s:.0f} events/s")
     print(f"admission: {rate:.0f} events/s, rss +{max(growth, 0.0):.1f} MB")
 
 

@@ -13,7 +13,6 @@ The last line is ``journal: N ops/s, median X us, p99 Y us, max Z ms``.
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import sys
 import tempfile
@@ -22,17 +21,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streamer_tts.core.admission import Admission
-from streamer_tts.core.decisions import Accepted, Message, Priority, Rejected
-from streamer_tts.core.events import Incoming, Source
-from streamer_tts.core.rules import Rules
+from streamer_tts.core.decisions import Message, Priority
+from streamer_tts.core.events import Source
 from streamer_tts.journal import Journal
 from streamer_tts.journal.database import Synchronous
-from streamer_tts.limiter import aiolimiter_gate
 
 MESSAGES = 20_000
 
-__all__ = ["admission_with_journal", "journal_calls", "run_with_journal"]
+__all__ = ["journal_calls"]
 
 
 def _message(i: int) -> Message:
@@ -72,44 +68,6 @@ def journal_calls(
     return len(times_ns) / elapsed, times_ns
 
 
-async def run_with_journal(
-    events: list[Incoming], rules: Rules, journal: Journal
-) -> tuple[float, dict[str, int]]:
-    """`bench/admission.py`'s loop with each step journaled as the conductor does."""
-    admission = Admission(rules, aiolimiter_gate)
-    loop = asyncio.get_running_loop()
-    counts: dict[str, int] = {}
-    t0 = time.perf_counter()
-    for i, event in enumerate(events):
-        now = loop.time()
-        decision = admission.decide(event, now)
-        if isinstance(decision, Accepted):
-            if decision.evicted is not None:
-                journal.mark_dropped(decision.evicted.id, "queue_full")
-            journal.record_accepted(decision.message)
-            counts["accepted"] = counts.get("accepted", 0) + 1
-        elif isinstance(decision, Rejected):
-            key = str(decision.reason)
-            counts[key] = counts.get(key, 0) + 1
-        if i % 10 == 0:
-            message = admission.next_message(now)
-            if message is not None:
-                journal.mark_playing(message.id, spoken=message.spoken)
-                admission.finished(message.id)
-                journal.mark_finished(message.id)
-    return time.perf_counter() - t0, counts
-
-
-def admission_with_journal(events: list[Incoming], rules: Rules) -> float:
-    """Events/s through admission plus the journal, in a fresh temporary journal."""
-    with (
-        tempfile.TemporaryDirectory(prefix="bench-journal-") as tmp,
-        Journal.open(Path(tmp)) as journal,
-    ):
-        elapsed, _ = asyncio.run(run_with_journal(events, rules, journal))
-    return len(events) / elapsed
-
-
 def _summary(rate: float, times_ns: list[int]) -> str:
     ordered = sorted(times_ns)
     p99 = ordered[int(len(ordered) * 0.99)]
@@ -127,10 +85,6 @@ def main() -> None:
         rate, times_ns = journal_calls(Path(tmp, "normal"), MESSAGES)
     print(f"journal synchronous=FULL ({MESSAGES // 4} messages): {_summary(full_rate, full_ns)}")
 
-    from bench.admission import make_events  # the same events as the admission line
-
-    events = make_events(200_000, 50_000)
-    print(f"admission+journal: {admission_with_journal(events, Rules()):.0f} events/s")
     print(f"journal ({MESSAGES} messages x 3 calls): {_summary(rate, times_ns)}")
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from . import logs
 from .audio.player import Player, PlayerEvent
 from .core.admission import Admission
 from .core.decisions import Accepted, Control, Decision, Message, Rejected
+from .core.events import Command, DeleteMessage, Incoming, PurgeUser
+from .journal import Journal
 
 __all__ = ["INBOX_SIZE", "Conductor", "log_decision"]
 
@@ -72,9 +76,13 @@ class Conductor:
         *,
         clock: Callable[[], float] | None = None,
         on_decision: Callable[[Any, Decision], None] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.admission = admission
         self.player = player
+        self.journal = journal
+        # SQLite is blocking I/O: one worker thread owns the connection
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="journal") if journal else None
         self.inbox: asyncio.Queue[object] = asyncio.Queue(INBOX_SIZE)
         self._clock = clock
         self.on_decision = on_decision
@@ -112,13 +120,23 @@ class Conductor:
             try:
                 if isinstance(item, PlayerEvent):
                     await self._player_event(item)
-                else:
+                elif isinstance(item, Incoming | Command | DeleteMessage | PurgeUser):
                     await self._event(item)
                 await self._advance()
             except Exception:  # our bug: log it, keep serving
                 log.exception("conductor failed on %r", item)
             if self.inbox.empty() and not self.player.committed and not len(self.admission.queue):
                 self._idle.set()
+
+    async def record(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """Write one step to the journal (off the loop); a failure is logged, not fatal."""
+        if self.journal is None or self._db is None:
+            return
+        call = functools.partial(getattr(self.journal, method), *args, **kwargs)
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._db, call)
+        except Exception as e:
+            logs.emit("journal.failed", call=method, error=f"{e.__class__.__name__}: {e}"[:300])
 
     def _from_player(self, event: PlayerEvent) -> None:
         self.inbox.put_nowait(event)
@@ -128,6 +146,17 @@ class Conductor:
 
     async def _event(self, event: object) -> None:
         decision = self.admission.decide(event, self._now())  # type: ignore[arg-type]
+        if isinstance(decision, Accepted):  # durable before it is announced
+            if decision.evicted is not None:
+                await self.record("mark_dropped", decision.evicted.id, "queue_full")
+            await self.record("record_accepted", decision.message)
+        elif isinstance(decision, Control):
+            for m in decision.dropped:
+                await self.record("mark_dropped", m.id, decision.detail or decision.action)
+            if decision.action == "ban":
+                await self.record("ban", decision.target, decision.by)
+            elif decision.action == "unban":
+                await self.record("unban", decision.target)
         log_decision(decision)
         if self.on_decision is not None:
             self.on_decision(event, decision)
@@ -145,6 +174,7 @@ class Conductor:
             self._low.discard(m.id)
         if control.skip_id and await self.player.cut(control.skip_id):
             by = control.by if control.action != "drop" else f"twitch:{control.detail}"
+            await self.record("mark_skipped", control.skip_id, by)
             logs.emit(logs.TTS_SKIPPED, id=control.skip_id, by=by)
             self.admission.finished(control.skip_id)
             self._low.discard(control.skip_id)
@@ -164,6 +194,7 @@ class Conductor:
             self._low.discard(message_id)
             if message is not None:
                 self.admission.requeue(message)
+                await self.record("requeue", message_id)
                 logs.emit("tts.interrupted", id=message_id, by=arrival.id)
 
     async def _player_event(self, event: PlayerEvent) -> None:
@@ -175,6 +206,7 @@ class Conductor:
             message = self.admission.started(mid)
             if message is not None:
                 fields |= {"user": message.user, "text": message.spoken}
+                await self.record("mark_playing", mid, spoken=message.spoken)
             logs.emit(logs.TTS_STARTED, **fields)
         elif event.kind == "low":
             self._low.add(mid)
@@ -184,6 +216,7 @@ class Conductor:
             self._low.discard(mid)
             if event.kind == "finished" and mid in self.admission.taken:
                 extra = {"truncated": True} if event.truncated else {}
+                await self.record("mark_finished", mid)
                 logs.emit(logs.TTS_FINISHED, id=mid, **extra)
             self.admission.finished(mid)
 
@@ -212,6 +245,11 @@ class Conductor:
         if grace_s > 0 and self.player.committed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._until_silent(), grace_s)
+
+    def close(self) -> None:
+        """Finish pending journal writes (after the task has stopped)."""
+        if self._db is not None:
+            self._db.shutdown(wait=True)
 
     async def _until_silent(self) -> None:
         while self.player.committed:

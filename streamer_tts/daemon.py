@@ -1,32 +1,38 @@
 """`bot.py run`: build the owners, run until SIGINT/SIGTERM, stop cleanly.
 
-Owners: the conductor task (admission core), the player (feed, output,
-engines). Adapters only submit events to the conductor.
+Owners: the conductor task (admission core and journal), the player (feed,
+output, engines), the Twitch bot (its sockets). Adapters only submit events
+to the conductor. SIGTERM/SIGINT: stop taking events, let the message playing
+finish up to `daemon.stop_grace_seconds`, keep the rest in the journal, close
+every socket, exit 0. SIGHUP: reload the config's rules, keeping the queue.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import logs
+from . import logs, systemd
+from .audio.noise import filter_native_stderr
 from .audio.outputs import OutputError, native_rate
 from .audio.player import Player
 from .conductor import Conductor
-from .config import Config, secrets_of, to_rules
-from .core.admission import Admission
+from .config import Config, ConfigError, load_config, secrets_of, to_rules
+from .core.admission import MAX_SEEN_IDS, Admission
+from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import EngineConfigError
 from .speech.build import build_engines
 
-__all__ = ["Daemon", "StartupError", "run_daemon"]
+__all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
-STOP_GRACE_S = 5.0  # the message playing at SIGTERM may finish for this long
 BOT_START_TIMEOUT_S = 30.0
 DEFAULT_RATE_HZ = 22050  # files and `none`: Piper's own rate, no resampling
 
@@ -35,14 +41,26 @@ class StartupError(Exception):
     """A problem found at start that the streamer must fix (exit 2)."""
 
 
+def state_dir(config: Config) -> Path:
+    """`daemon.state_dir`, or the XDG state directory."""
+    if config.daemon.state_dir:
+        return Path(config.daemon.state_dir).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "streamer-tts"
+
+
 class Daemon:
-    def __init__(self, config: Config, *, output: str | None = None) -> None:
+    def __init__(
+        self, config: Config, *, output: str | None = None, journal: Journal | None = None
+    ) -> None:
         # The device callback is a Python thread: with the default 5 ms switch
         # interval, busy threads (Piper's, the bot's) can starve it into
         # underflows; 1 ms keeps it fed.
         sys.setswitchinterval(0.001)
         self.config = config
-        self.admission = Admission(to_rules(config), aiolimiter_gate)
+        self.journal = journal
+        banned = journal.bans() if journal is not None else ()
+        self.admission = Admission(to_rules(config), aiolimiter_gate, banned=banned)
         audio = config.audio
         spec = output or audio.output
         self.player = Player(
@@ -54,27 +72,71 @@ class Daemon:
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,
         )
-        self.conductor = Conductor(self.admission, self.player)
+        self.conductor = Conductor(self.admission, self.player, journal=journal)
         self._task: asyncio.Task[None] | None = None
+
+    def restore(self) -> int:
+        """Queue again what a previous run accepted and did not finish."""
+        journal = self.journal
+        if journal is None:
+            return 0
+        self.admission.remember(journal.seen_ids(MAX_SEEN_IDS))
+        plan = plan_restore(
+            journal.pending(),
+            journal.interrupted(),
+            now=asyncio.get_running_loop().time(),
+            wall_now_s=time.time(),
+            replay_interrupted_free=self.config.queue.replay_interrupted_free,
+        )
+        for m in plan.drop:
+            journal.mark_dropped(m.id, RESTART_REASON)
+            logs.emit(logs.TTS_DROPPED, id=m.id, reason=RESTART_REASON)
+        for message_id in plan.rewind:
+            journal.requeue(message_id)
+        self.admission.restore(plan.requeue)
+        if plan.requeue:
+            logs.emit("tts.restored", count=len(plan.requeue), ids=[m.id for m in plan.requeue])
+        return len(plan.requeue)
 
     async def start(self) -> None:
         try:
             await self.player.start()
         except (EngineConfigError, OutputError) as e:
             raise StartupError(str(e)) from None
+        self.restore()
         self._task = asyncio.create_task(self.conductor.run(), name="conductor")
+        self.conductor.submit(_Wake())
         logs.emit(
             "daemon.started", engine=self.player.engines[0].name, output=self.player.output.name
         )
 
-    async def stop(self, *, grace_s: float = STOP_GRACE_S) -> None:
-        await self.conductor.stop(grace_s=grace_s)
+    def reload(self, config: Config) -> None:
+        """Take new rules without losing the queue (SIGHUP)."""
+        self.admission.update_rules(to_rules(config))
+        self.player.volume = config.audio.volume
+        needs_restart = [
+            key for key in ("twitch", "engine")
+            if getattr(config, key) != getattr(self.config, key)
+        ]
+        if config.audio.output != self.config.audio.output:
+            needs_restart.append("audio.output")
+        self.config = config
+        logs.emit("config.reloaded", restart_needed_for=needs_restart or None)
+
+    async def stop(self, *, grace_s: float | None = None) -> None:
+        grace = self.config.daemon.stop_grace_seconds if grace_s is None else grace_s
+        await self.conductor.stop(grace_s=grace)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.player.close()
+        self.conductor.close()
         logs.emit("daemon.stopped")
+
+
+class _Wake:
+    """An inbox item that only makes the conductor look at the queue."""
 
 
 async def _start_bot(daemon: Daemon) -> tuple[Any, asyncio.Task[None]]:
@@ -108,15 +170,22 @@ async def _start_bot(daemon: Daemon) -> tuple[Any, asyncio.Task[None]]:
 async def serve(
     config: Config,
     *,
+    config_path: Path | None = None,
     until: Callable[[Daemon], Awaitable[None]] | None = None,
     twitch: bool = True,
+    journal: bool = True,
 ) -> int:
     from .twitch.bot import TwitchStartError
 
+    store: Journal | None = None
     try:
-        daemon = Daemon(config)
-    except OutputError as e:
+        if journal:
+            store = Journal.open(state_dir(config))
+        daemon = Daemon(config, journal=store)
+    except (OutputError, JournalError) as e:
         print(f"error: {e}", file=sys.stderr)
+        if store is not None:
+            store.close()
         return 2
     bot = None
     try:
@@ -126,11 +195,18 @@ async def serve(
     except (StartupError, TwitchStartError) as e:
         print(f"error: {e}", file=sys.stderr)
         await daemon.stop(grace_s=0)
+        if store is not None:
+            store.close()
         return 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if config_path is not None:
+        loop.add_signal_handler(signal.SIGHUP, _reload, daemon, config_path)
+    systemd.ready()
+    watchdog = systemd.watchdog_interval_s()
+    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
     try:
         if until is not None:
             work = asyncio.create_task(until(daemon))
@@ -141,14 +217,34 @@ async def serve(
         else:
             await stop.wait()
     finally:
-        if bot is not None:
+        systemd.stopping()
+        logs.emit("daemon.stopping")
+        if bot is not None:  # stop taking events first
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(bot.close(), 5)
         await daemon.stop()
+        if pinger is not None:
+            pinger.cancel()
+        if store is not None:
+            store.close()
     return 0
 
 
+def _reload(daemon: Daemon, config_path: Path) -> None:
+    systemd.reloading()
+    try:
+        config = load_config(config_path)
+    except ConfigError as e:
+        for problem in e.problems:
+            logs.emit("config.rejected", problem=problem)
+        logs.emit("config.kept", reason="the new config has errors; the old one stays")
+    else:
+        daemon.reload(config)
+    systemd.ready()
+
+
 def run_daemon(config: Config, config_path: Path) -> int:
+    filter_native_stderr()
     logs.setup_logging(
         format=config.logging.format,
         file=config.logging.file,
@@ -162,4 +258,4 @@ def run_daemon(config: Config, config_path: Path) -> int:
             file=sys.stderr,
         )
         return 2
-    return asyncio.run(serve(config))
+    return asyncio.run(serve(config, config_path=config_path))

@@ -12,6 +12,7 @@ import sys
 import time
 
 from . import logs
+from .audio.noise import filter_native_stderr
 from .config import Config
 from .core.events import (
     ChatTTS,
@@ -102,13 +103,16 @@ async def _play_script(daemon: Daemon, fast: bool) -> None:
 
 
 def run_demo(*, fast: bool = False) -> int:
+    filter_native_stderr()
     logs.setup_logging(format="text", stream=sys.stdout)
     output = _demo_output()
     where = "the speakers" if output == "default" else "demo.wav (no sound device here)"
     print(f"streamer-tts demo: a scripted stream, spoken by the offline Piper voice to {where}\n")
     config = Config.model_validate({"audio": {"output": output, "gap_ms": 300}})
     t0 = time.monotonic()
-    code = asyncio.run(serve(config, until=lambda d: _play_script(d, fast), twitch=False))
+    code = asyncio.run(
+        serve(config, until=lambda d: _play_script(d, fast), twitch=False, journal=False)
+    )
     print(
         f"\ndemo finished in {time.monotonic() - t0:.1f} s"
         + ("; listen with: play demo.wav" if output != "default" else "")

@@ -210,6 +210,14 @@ class Queue(Strict):
     max_size: Annotated[int, Field(ge=1, le=10_000)] = 100
     aging_seconds: Annotated[float, Field(gt=0)] | None = 120.0
     clear_drops_paid: bool = False
+    # after a crash, a free message cut mid-way is dropped (paid ones are
+    # always read again from the start); true reads free ones again too
+    replay_interrupted_free: bool = False
+
+
+class Daemon(Strict):
+    state_dir: str | None = None  # null: $XDG_STATE_HOME/streamer-tts (~/.local/state/...)
+    stop_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
 
 class Filters(Strict):
@@ -243,3 +251,4 @@ class Config(Strict):
     commands: Commands = Commands()
     queue: Queue = Queue()
     filters: Filters = Filters()
+    daemon: Daemon = Daemon()

@@ -89,6 +89,26 @@ class Admission:
             return self._drop(lambda m: m.id == event.message_id, "deleted", event.message_id)
         return self._drop(lambda m: m.user == event.login, event.reason, event.login)
 
+    # --- restart ---------------------------------------------------------------
+
+    def remember(self, ids: Iterable[str]) -> None:
+        """Ids accepted by a previous run: a redelivery is still a duplicate."""
+        for message_id in ids:
+            self._seen[message_id] = None
+        while len(self._seen) > MAX_SEEN_IDS:
+            self._seen.popitem(last=False)
+
+    def restore(self, messages: Iterable[Message]) -> None:
+        """Put back messages a previous run accepted, in the given order.
+
+        They were accepted once: no limit or bound applies again (a free
+        message beyond `queue_max_size` still waits its turn).
+        """
+        for message in messages:
+            if message.id not in self.queue:
+                self.queue.restore(message)
+                self._seen[message.id] = None
+
     # --- player side ---------------------------------------------------------
 
     def next_message(self, now: float) -> Message | None:

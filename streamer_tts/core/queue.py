@@ -98,6 +98,11 @@ class MessageQueue:
         self._deque(message).append(message)
         return True, evicted
 
+    def restore(self, message: Message) -> None:
+        """Append a message accepted by a previous run, bypassing the bound."""
+        self._index(message)
+        self._deque(message).append(message)
+
     def push_front(self, message: Message) -> None:
         """Put an interrupted message back at the head of its level."""
         self._index(message)
