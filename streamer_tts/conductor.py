@@ -181,7 +181,7 @@ class Conductor:
         if control.action == "pause":
             self.player.pause()
         elif control.action == "resume":
-            self.player.resume()
+            self.player.resume()  # _advance() runs next and commits the best message
 
     async def _interrupt(self, arrival: Message) -> None:
         """Cut what is committed below the arrival; it goes back to the queue."""
@@ -231,7 +231,9 @@ class Conductor:
         if self.stopping:
             return
         committed = self.player.committed
-        if not committed or (len(committed) == 1 and committed[0] in self._low):
+        if self.player.paused and not committed:
+            pass  # paused: the choice waits for resume, so priority still counts then
+        elif not committed or (len(committed) == 1 and committed[0] in self._low):
             message = self.admission.next_message(self._now())
             if message is not None:
                 self.player.play(message)

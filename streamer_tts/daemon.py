@@ -28,7 +28,7 @@ from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
-from .speech.base import EngineConfigError
+from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
 
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
@@ -51,7 +51,12 @@ def state_dir(config: Config) -> Path:
 
 class Daemon:
     def __init__(
-        self, config: Config, *, output: str | None = None, journal: Journal | None = None
+        self,
+        config: Config,
+        *,
+        output: str | None = None,
+        journal: Journal | None = None,
+        engines: list[Engine] | None = None,
     ) -> None:
         # The device callback is a Python thread: with the default 5 ms switch
         # interval, busy threads (Piper's, the bot's) can starve it into
@@ -64,7 +69,7 @@ class Daemon:
         audio = config.audio
         spec = output or audio.output
         self.player = Player(
-            engines=build_engines(config),
+            engines=engines or build_engines(config),
             output=spec,
             notify=lambda event: None,
             sample_rate=audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ),
@@ -115,8 +120,7 @@ class Daemon:
         self.admission.update_rules(to_rules(config))
         self.player.volume = config.audio.volume
         needs_restart = [
-            key for key in ("twitch", "engine")
-            if getattr(config, key) != getattr(self.config, key)
+            key for key in ("twitch", "engine") if getattr(config, key) != getattr(self.config, key)
         ]
         if config.audio.output != self.config.audio.output:
             needs_restart.append("audio.output")
@@ -174,6 +178,7 @@ async def serve(
     until: Callable[[Daemon], Awaitable[None]] | None = None,
     twitch: bool = True,
     journal: bool = True,
+    engines: list[Engine] | None = None,
 ) -> int:
     from .twitch.bot import TwitchStartError
 
@@ -181,7 +186,7 @@ async def serve(
     try:
         if journal:
             store = Journal.open(state_dir(config))
-        daemon = Daemon(config, journal=store)
+        daemon = Daemon(config, journal=store, engines=engines)
     except (OutputError, JournalError) as e:
         print(f"error: {e}", file=sys.stderr)
         if store is not None:

@@ -1,82 +1,35 @@
-"""`make demo`: the full daemon on a scripted stream, spoken by Piper.
+"""`make demo`: the full daemon on a scripted minute of a stream.
 
-Every event of the script goes through the real core (filters, tiers,
-aiolimiter gates, queue), the conductor and the player; each decision and
-each sound prints as one readable line.
+A local Twitch simulator (the same one the tests use) plays the script in
+`demo_assets/script.yaml`; the real TwitchIO bot receives it, the admission
+core decides, and the offline Piper voice speaks, to the speakers or, on a
+machine without a sound device, to `demo.wav`. Each decision prints as one
+readable line. A moderator skips the long message once it is playing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import tempfile
 import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from . import logs
 from .audio.noise import filter_native_stderr
-from .config import Config
-from .core.events import (
-    ChatTTS,
-    Cheer,
-    Fragment,
-    FragmentKind,
-    GiftSubs,
-    Role,
-    Skip,
-    Subscription,
-    SubTier,
-    User,
-)
+from .config import Config, parse_config
 from .daemon import Daemon, serve
+from .twitch.sim import TwitchSim, load_script
 
-__all__ = ["SCRIPT", "run_demo"]
+__all__ = ["run_demo"]
 
-alice = User("alice", "Alice")
-bob = User("bob", "Bob")
-spammer = User("spammy", "Spammy")
-mod = User("modmia", "ModMia", frozenset({Role.MODERATOR}))
-whale = User("whale", "BigWhale", frozenset({Role.SUBSCRIBER}))
-
-SCRIPT: list[tuple[float, object]] = [
-    (0.0, ChatTTS(id="c1", user=alice, message="hello chat, first time here!")),
-    (
-        0.2,
-        Cheer(
-            id="b1",
-            user=bob,
-            amount_bits=100,
-            message="Cheer100 nice play",
-            fragments=(Fragment(FragmentKind.CHEERMOTE, "Cheer100"),),
-        ),
-    ),
-    (
-        0.4,
-        Cheer(
-            id="b2",
-            user=whale,
-            amount_bits=1000,
-            message="Cheer1000 take my bits",
-            fragments=(Fragment(FragmentKind.CHEERMOTE, "Cheer1000"),),
-        ),
-    ),
-    (0.5, Cheer(id="b3", user=alice, amount_bits=10, message="Cheer10 tiny")),
-    (
-        0.6,
-        Subscription(
-            id="s1", user=bob, tier=SubTier.TIER1, months=12, message="a whole year already"
-        ),
-    ),
-    (0.7, GiftSubs(id="g1", user=whale, count=5)),
-    *[
-        (0.8 + i * 0.05, ChatTTS(id=f"sp{i}", user=spammer, message=f"spam number {i}"))
-        for i in range(5)
-    ],
-    (1.2, ChatTTS(id="c2", user=bob, message="check out https://example.com/free-stuff")),
-    (1.3, ChatTTS(id="c3", user=alice, message="<speak><break time='10s'/></speak> hi")),
-    (1.4, ChatTTS(id="c4", user=bob, message="sooooooooo gooooood lol lol lol lol")),
-    (1.5, Cheer(id="b2", user=whale, amount_bits=1000, message="Cheer1000 take my bits")),
-    (1.6, Skip(by=alice)),
-    (1.7, Skip(by=mod)),
-]
+MOD = "modmia"
+SKIPPED_USER = "gina"  # the long message the moderator skips
 
 
 def _demo_output() -> str:
@@ -90,31 +43,70 @@ def _demo_output() -> str:
     return "default"
 
 
-async def _play_script(daemon: Daemon, fast: bool) -> None:
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    for at, event in SCRIPT:
-        if not fast:
-            await asyncio.sleep(max(0.0, start + at - loop.time()))
-        daemon.conductor.submit(event)
-    await asyncio.sleep(0.1)
+def _config(sim: TwitchSim, tmp: Path, output: str) -> Config:
+    text = resources.files("streamer_tts.demo_assets").joinpath("config.yaml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    tokens = sim.write_tokens_file(tmp / "tokens.json")
+    data["twitch"] |= {
+        "client_id": sim.client_id,
+        "client_secret": sim.client_secret,
+        "bot_id": sim.bot.id,
+        "owner_id": sim.broadcaster.id,
+        "tokens_file": str(tokens),
+        "endpoints": sim.endpoints,
+    }
+    data["audio"]["output"] = output
+    data["daemon"] = {"state_dir": str(tmp / "state")}
+    return parse_config(yaml.safe_dump(data), env={}, origin="demo config")
+
+
+async def _mod_skips(sim: TwitchSim) -> None:
+    """The moderator's `!skip`, 1.5 s into the long message."""
+    started = asyncio.Event()
+
+    def watch(record: dict[str, Any]) -> None:
+        if record["event"] == logs.TTS_STARTED and record.get("user") == SKIPPED_USER:
+            started.set()
+
+    remove = logs.add_listener(watch)
+    try:
+        await started.wait()
+        await asyncio.sleep(1.5)
+        await sim.chat(MOD, "!skip")
+    finally:
+        remove()
+
+
+async def _play(sim: TwitchSim, daemon: Daemon, speed: float) -> None:
+    script = load_script(resources.files("streamer_tts.demo_assets").joinpath("script.yaml"))
+    skipper = asyncio.create_task(_mod_skips(sim))
+    await sim.play(script, speed=speed)
+    await asyncio.sleep(0.5)
     await daemon.conductor.drained()
     await asyncio.sleep(0.3)  # the last fade-out and the output's own buffer
+    skipper.cancel()
+
+
+async def _demo(output: str, speed: float) -> int:
+    with tempfile.TemporaryDirectory(prefix="streamer-tts-demo-") as tmp:
+        async with TwitchSim(moderators=["ttsbot", MOD]) as sim:
+            config = _config(sim, Path(tmp), output)
+            return await serve(config, until=lambda d: _play(sim, d, speed))
 
 
 def run_demo(*, fast: bool = False) -> int:
     filter_native_stderr()
     logs.setup_logging(format="text", stream=sys.stdout)
+    for noisy in ("twitchio", "aiohttp", "streamer_tts.twitch.sim"):
+        logs.quiet(noisy)
     output = _demo_output()
     where = "the speakers" if output == "default" else "demo.wav (no sound device here)"
-    print(f"streamer-tts demo: a scripted stream, spoken by the offline Piper voice to {where}\n")
-    config = Config.model_validate({"audio": {"output": output, "gap_ms": 300}})
+    print("streamer-tts demo: a local Twitch simulator plays a scripted stream;")
+    print(f"the daemon reads it with the offline Piper voice to {where}.\n")
     t0 = time.monotonic()
-    code = asyncio.run(
-        serve(config, until=lambda d: _play_script(d, fast), twitch=False, journal=False)
-    )
-    print(
-        f"\ndemo finished in {time.monotonic() - t0:.1f} s"
-        + ("; listen with: play demo.wav" if output != "default" else "")
-    )
+    code = 1
+    with contextlib.suppress(KeyboardInterrupt):
+        code = asyncio.run(_demo(output, speed=4.0 if fast else 1.0))
+    tail = "; listen with: play demo.wav" if output != "default" else ""
+    print(f"\ndemo finished in {time.monotonic() - t0:.1f} s{tail}")
     return code

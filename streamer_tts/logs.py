@@ -139,6 +139,11 @@ def _rest(fields: dict[str, Any]) -> str:
     return ("  " + " ".join(parts)) if parts else ""
 
 
+def quiet(logger: str) -> None:
+    """Show only warnings and errors of a chatty library (the demo)."""
+    logging.getLogger(logger).setLevel(logging.WARNING)
+
+
 def setup_logging(
     *,
     format: str = "text",

@@ -28,6 +28,10 @@ from .components import TTSComponent
 __all__ = ["BOT_SCOPES", "BROADCASTER_SCOPES", "TTSBot", "TwitchStartError", "point_at"]
 
 log = logging.getLogger(__name__)
+# TwitchIO warns on every start that an optional adapter we never use is missing.
+logging.getLogger("twitchio.client").addFilter(
+    lambda record: "StarletteAdapter" not in record.getMessage()
+)
 
 BOT_SCOPES = ("user:read:chat", "user:write:chat", "user:bot")
 BROADCASTER_SCOPES = {
@@ -95,7 +99,22 @@ class TTSBot(commands.Bot):
         return resp
 
     async def load_tokens(self, path: str | None = None) -> None:
-        await super().load_tokens(str(self.tokens_file))
+        """Read `twitch.tokens_file` through `add_token`, learning each scope set."""
+        try:
+            data = json.loads(self.tokens_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {}
+        except (OSError, ValueError) as e:
+            log.warning(
+                "cannot read %s (%s): run `make auth`", self.tokens_file, e.__class__.__name__
+            )
+            data = {}
+        for value in data.values() if isinstance(data, dict) else ():
+            try:
+                await self.add_token(str(value["token"]), str(value["refresh"]))
+            except (twitchio.InvalidTokenException, KeyError, TypeError):
+                log.warning("a token in %s is no longer valid: run `make auth`", self.tokens_file)
+        self._http._has_loaded = True  # TwitchIO's flag that the store was read
 
     async def save_tokens(self, path: str | None = None) -> None:
         if not self.tokens_file.parent.exists():
@@ -177,7 +196,10 @@ class TTSBot(commands.Bot):
             ]
         for payload, token_for in subs:
             try:
-                await self.subscribe_websocket(payload=payload, token_for=token_for)
+                # as_bot=True would override token_for with the bot's id
+                await self.subscribe_websocket(
+                    payload=payload, as_bot=token_for == bot_id, token_for=token_for
+                )
             except twitchio.HTTPException as e:
                 who = "bot" if token_for == bot_id else "broadcaster"
                 self.start_error = TwitchStartError(
@@ -218,6 +240,15 @@ class TTSBot(commands.Bot):
             await asyncio.wait_for(owner.send_message(text, sender=str(self.bot_id)), 10)
         except Exception as e:
             log.warning("chat reply not sent: %s", e.__class__.__name__)
+
+    async def event_message(self, payload: Any) -> None:
+        """Our component reads chat; TwitchIO's own command parsing stays off.
+
+        Command names and permissions are configurable and decided in the
+        core, so none are registered with TwitchIO (which would otherwise
+        report every `!tts` as an unknown command).
+        """
+        return
 
     async def event_ready(self) -> None:
         log.debug("twitchio ready as %s", self.bot_id)

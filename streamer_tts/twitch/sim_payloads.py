@@ -1,10 +1,11 @@
-"""Twitch-shaped payloads for the local simulator (:mod:`.sim`).
+"""Twitch-shaped payloads for the local simulator (:mod:`.sim`), with no I/O.
 
 Every builder returns the complete dict Twitch documents, with ``None`` (JSON
 ``null``) for each optional key: TwitchIO reads many keys with ``payload[...]``
 and silently drops a notification that lacks one, so a fixture that merely
-"looks right" can hide a lost event. Tests feed each builder through
-TwitchIO's own parsing.
+looks right can hide a lost event. The ``*_events`` functions say which
+notifications one happening produces (a resub is a chat notice *and*
+``channel.subscription.message``). Tests feed all of them through TwitchIO.
 """
 
 from __future__ import annotations
@@ -18,34 +19,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "ANONYMOUS_GIFTER",
-    "EMOTES",
-    "SUBSCRIPTION_RULES",
-    "SimUser",
-    "SubscriptionRule",
-    "bits_use_event",
-    "chat_message_event",
-    "chat_notification_event",
-    "cheer_event",
-    "cheermotes_data",
-    "clear_user_messages_event",
-    "error_body",
-    "follow_event",
-    "fragments_for",
-    "message_delete_event",
-    "notification_message",
-    "raid_event",
-    "redemption_add_event",
-    "session_message",
-    "subscribe_event",
-    "subscription_gift_event",
-    "subscription_message_event",
-    "subscription_object",
-    "timestamp",
+    "ANONYMOUS_CHEERER", "ANONYMOUS_GIFTER", "SUBSCRIPTION_RULES", "Event", "SimUser",
+    "SubscriptionRule", "chat_clear_event", "chat_message_event", "chat_notification_event",
+    "cheer_event", "cheer_events", "cheermotes_data", "clear_user_messages_event",
+    "community_gift_events", "error_body", "follow_event", "fragments_for", "message_delete_event",
+    "notification_message", "raid_event", "raid_events", "redemption_add_event", "resub_events",
+    "session_message", "sub_events", "sub_gift_events", "subscribe_event",
+    "subscription_gift_event", "subscription_message_event", "subscription_object", "timestamp",
     "user_data",
-]
+]  # fmt: skip
 
 Event = dict[str, Any]
+Notice = tuple[str, Event]  # (subscription type, event)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,32 +47,31 @@ class SimUser:
             object.__setattr__(self, "display_name", self.login.capitalize())
 
 
-# Twitch credits anonymous gifts to this real account (and sets chatter_is_anonymous).
+# Twitch credits anonymous gifts and cheers in chat to these real accounts.
 ANONYMOUS_GIFTER = SimUser("274598607", "ananonymousgifter", "AnAnonymousGifter")
-
-# A few global emotes: name -> emote id (global emotes have emote_set_id/owner_id "0").
-EMOTES: Mapping[str, str] = {"Kappa": "25", "LUL": "425618", "HeyGuys": "30259", "PogChamp": "305954156"}
-CHEERMOTE_PREFIXES = ("cheer", "biblethump", "kappa", "pogchamp")
-_CHEER_TIERS = ((10000, "#f43021"), (5000, "#0099fe"), (1000, "#1db2a5"), (100, "#9c3ee8"), (1, "#979797"))
-_TIER_NAMES = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3"}
+ANONYMOUS_CHEERER = SimUser("407665396", "ananonymouscheerer", "AnAnonymousCheerer")
+EMOTES: Mapping[str, str] = {
+    "Kappa": "25",
+    "LUL": "425618",
+    "HeyGuys": "30259",
+    "PogChamp": "305954156",
+}
+CHEERMOTE_PREFIXES = ("Cheer", "BibleThump", "Kappa", "PogChamp")
+CHEER_TIERS = (1, 100, 1000, 5000, 10000)  # Twitch's cheermote tiers, in bits
+_TIER_COLOURS = ("#979797", "#9c3ee8", "#1db2a5", "#0099fe", "#f43021")
+_CHEERMOTE = re.compile(rf"^({'|'.join(CHEERMOTE_PREFIXES)})(\d+)$", re.IGNORECASE)
 
 
 def timestamp(when: datetime.datetime | None = None) -> str:
     """RFC 3339 in UTC with nanosecond digits, as Twitch writes them."""
-    when = when or datetime.datetime.now(datetime.UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+    return (when or datetime.datetime.now(datetime.UTC)).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
 
 
 def _user(prefix: str, user: SimUser | None) -> Event:
-    return {
-        f"{prefix}_id": user.id if user else None,
-        f"{prefix}_login": user.login if user else None,
-        f"{prefix}_name": user.display_name if user else None,
-    }
-
-
-def _cheer_tier(bits: int) -> int:
-    return next(tier for tier, _ in _CHEER_TIERS if bits >= tier)
+    keys = (f"{prefix}_id", f"{prefix}_login", f"{prefix}_name")
+    return dict(
+        zip(keys, (user.id, user.login, user.display_name) if user else (None,) * 3, strict=True)
+    )
 
 
 def _fragment(kind: str, text: str, **detail: Any) -> Event:
@@ -95,15 +79,16 @@ def _fragment(kind: str, text: str, **detail: Any) -> Event:
 
 
 def fragments_for(text: str, users: Mapping[str, SimUser] | None = None) -> list[Event]:
-    """Split chat text the way Twitch does: cheermotes, emotes, @mentions, and text between."""
-    cheer = re.compile(rf"^({'|'.join(CHEERMOTE_PREFIXES)})(\d+)$", re.IGNORECASE)
+    """Split chat text as Twitch does: cheermotes, emotes, known @mentions, and text between."""
     out: list[Event] = []
     for word in re.split(r"( )", text):
         special: Event | None = None
-        if (m := cheer.match(word)) and int(m[2]) > 0:
+        if (m := _CHEERMOTE.match(word)) and int(m[2]) > 0:
             bits = int(m[2])
-            cheermote = {"prefix": m[1].lower(), "bits": bits, "tier": _cheer_tier(bits)}
-            special = _fragment("cheermote", word, cheermote=cheermote)
+            tier = max(t for t in CHEER_TIERS if t <= bits)
+            special = _fragment(
+                "cheermote", word, cheermote={"prefix": m[1].lower(), "bits": bits, "tier": tier}
+            )
         elif word in EMOTES:
             emote = {"id": EMOTES[word], "emote_set_id": "0", "owner_id": "0", "format": ["static"]}
             special = _fragment("emote", word, emote=emote)
@@ -119,16 +104,22 @@ def fragments_for(text: str, users: Mapping[str, SimUser] | None = None) -> list
 
 
 def _badges(badges: Iterable[str | Mapping[str, str]]) -> list[Event]:
-    """``"moderator"``, ``"subscriber/12"`` (IRC style) or a full badge dict."""
-    out: list[Event] = []
+    """``"moderator"``, ``"subscriber/12"`` (IRC style: set/version) or a full badge dict."""
+    out = []
     for badge in badges:
-        if isinstance(badge, Mapping):
-            out.append({"set_id": badge["set_id"], "id": badge["id"], "info": badge.get("info", "")})
-            continue
-        set_id, _, version = badge.partition("/")
-        info = version if set_id in ("subscriber", "founder") else ""
-        out.append({"set_id": set_id, "id": version or "1", "info": info})
+        if isinstance(badge, str):
+            set_id, _, version = badge.partition("/")
+            info = version if set_id in ("subscriber", "founder") else ""
+            badge = {"set_id": set_id, "id": version or "1", "info": info}
+        out.append({"set_id": badge["set_id"], "id": badge["id"], "info": badge.get("info", "")})
     return out
+
+
+_SHARED_CHAT_NULLS: Event = {
+    "source_broadcaster_user_id": None, "source_broadcaster_user_login": None,
+    "source_broadcaster_user_name": None, "source_message_id": None, "source_badges": None,
+    "is_source_only": None,
+}  # fmt: skip
 
 
 def chat_message_event(
@@ -140,50 +131,30 @@ def chat_message_event(
     cheer_bits: int | None = None,
     fragments: Sequence[Event] | None = None,
     message_id: str | None = None,
-    color: str = "",
     reward_id: str | None = None,
-    message_type: str = "text",
-    reply: Event | None = None,
     users: Mapping[str, SimUser] | None = None,
 ) -> Event:
     """``channel.chat.message``; ``cheer`` defaults to the sum of the cheermotes in the text."""
     frags = list(fragments) if fragments is not None else fragments_for(text, users)
     if cheer_bits is None:
-        cheer_bits = sum(f["cheermote"]["bits"] for f in frags if f["type"] == "cheermote") or None
+        cheer_bits = sum(f["cheermote"]["bits"] for f in frags if f["type"] == "cheermote")
     return {
         **_user("broadcaster_user", broadcaster),
         **_user("chatter_user", chatter),
         "message_id": message_id or str(uuid.uuid4()),
         "message": {"text": text, "fragments": frags},
-        "color": color,
+        "color": "",
         "badges": _badges(badges),
-        "message_type": message_type,
+        "message_type": "text",
         "cheer": {"bits": cheer_bits} if cheer_bits else None,
-        "reply": reply,
+        "reply": None,
         "channel_points_custom_reward_id": reward_id,
         "channel_points_animation_id": None,
-        "source_broadcaster_user_id": None,
-        "source_broadcaster_user_login": None,
-        "source_broadcaster_user_name": None,
-        "source_message_id": None,
-        "source_badges": None,
-        "is_source_only": None,
+        **_SHARED_CHAT_NULLS,
     }
 
 
-def reply_object(parent: Event) -> Event:
-    """The ``reply`` of a chat message answering ``parent`` (a chat message event)."""
-    who = {k: parent[f"chatter_user_{k}"] for k in ("id", "login", "name")}
-    return {
-        "parent_message_id": parent["message_id"],
-        "parent_message_body": parent["message"]["text"],
-        **{f"parent_user_{k}": v for k, v in who.items()},
-        "thread_message_id": parent["message_id"],
-        **{f"thread_user_{k}": v for k, v in who.items()},
-    }
-
-
-_NOTICE_KEYS = (
+NOTICE_TYPES = (
     "sub", "resub", "sub_gift", "community_sub_gift", "gift_paid_upgrade", "prime_paid_upgrade",
     "raid", "unraid", "pay_it_forward", "announcement", "bits_badge_tier", "charity_donation",
     "watch_streak", "modiversary", "shared_chat_sub", "shared_chat_resub", "shared_chat_sub_gift",
@@ -199,113 +170,41 @@ def chat_notification_event(
     notice_type: str,
     detail: Event,
     *,
+    system_message: str = "",
     text: str = "",
-    badges: Iterable[str | Mapping[str, str]] = (),
     message_id: str | None = None,
 ) -> Event:
-    """``channel.chat.notification``: every notice object present, all but ``notice_type`` null.
+    """``channel.chat.notification``: every notice object present, all but ``notice_type``'s null.
 
-    ``chatter=None`` means anonymous (Twitch names AnAnonymousGifter). Only the
-    common kinds get a system message; others get a generic one.
+    ``chatter=None`` is anonymous (credited to AnAnonymousGifter, as Twitch does).
     """
-    if notice_type not in _NOTICE_KEYS:
+    if notice_type not in NOTICE_TYPES:
         raise ValueError(f"unknown notice_type {notice_type!r}")
-    who = chatter or ANONYMOUS_GIFTER
     return {
         **_user("broadcaster_user", broadcaster),
-        **_user("chatter_user", who),
+        **_user("chatter_user", chatter or ANONYMOUS_GIFTER),
         "chatter_is_anonymous": chatter is None,
         "color": "",
-        "badges": _badges(badges),
-        "system_message": _system_message(notice_type, who, broadcaster, detail),
+        "badges": [],
+        "system_message": system_message,
         "message_id": message_id or str(uuid.uuid4()),
         "message": {"text": text, "fragments": fragments_for(text)},
         "notice_type": notice_type,
-        **{key: (detail if key == notice_type else None) for key in _NOTICE_KEYS},
-        "source_broadcaster_user_id": None,
-        "source_broadcaster_user_login": None,
-        "source_broadcaster_user_name": None,
-        "source_message_id": None,
-        "source_badges": None,
-        "is_source_only": None,
+        **{key: (detail if key == notice_type else None) for key in NOTICE_TYPES},
+        **_SHARED_CHAT_NULLS,
     }
-
-
-def _system_message(kind: str, who: SimUser, broadcaster: SimUser, d: Event) -> str:
-    tier = _TIER_NAMES.get(str(d.get("sub_tier")), "Tier 1")
-    how = "with Prime" if d.get("is_prime") else f"at {tier}"
-    match kind:
-        case "sub":
-            return f"{who.display_name} subscribed {how}."
-        case "resub":
-            streak = f", currently on a {d['streak_months']} month streak" if d["streak_months"] else ""
-            months = d["cumulative_months"]
-            return f"{who.display_name} subscribed {how}. They've subscribed for {months} months{streak}!"
-        case "sub_gift":
-            return f"{who.display_name} gifted a {tier} sub to {d['recipient_user_name']}!"
-        case "community_sub_gift":
-            return f"{who.display_name} is gifting {d['total']} {tier} Subs to {broadcaster.display_name}'s community!"
-        case "raid":
-            return f"{d['viewer_count']} raiders from {d['user_name']} have joined!"
-    return f"{who.display_name}: {kind}"
-
-
-def sub_detail(tier: str = "1000", *, is_prime: bool = False, duration_months: int = 1) -> Event:
-    return {"sub_tier": tier, "is_prime": is_prime, "duration_months": duration_months}
-
-
-def resub_detail(
-    cumulative_months: int,
-    tier: str = "1000",
-    *,
-    streak_months: int | None = None,
-    duration_months: int = 1,
-    is_prime: bool = False,
-    gifter: SimUser | None = None,
-    gifter_is_anonymous: bool | None = None,
-) -> Event:
-    return {
-        "cumulative_months": cumulative_months,
-        "duration_months": duration_months,
-        "streak_months": streak_months,
-        "sub_tier": tier,
-        "is_prime": is_prime,
-        "is_gift": gifter is not None or bool(gifter_is_anonymous),
-        "gifter_is_anonymous": gifter_is_anonymous,
-        **_user("gifter_user", gifter),
-    }
-
-
-def sub_gift_detail(
-    recipient: SimUser,
-    tier: str = "1000",
-    *,
-    duration_months: int = 1,
-    cumulative_total: int | None = None,
-    community_gift_id: str | None = None,
-) -> Event:
-    return {
-        "duration_months": duration_months,
-        "cumulative_total": cumulative_total,
-        **_user("recipient_user", recipient),
-        "sub_tier": tier,
-        "community_gift_id": community_gift_id,
-    }
-
-
-def community_gift_detail(
-    gift_id: str, total: int, tier: str = "1000", *, cumulative_total: int | None = None
-) -> Event:
-    return {"id": gift_id, "total": total, "sub_tier": tier, "cumulative_total": cumulative_total}
-
-
-def raid_detail(raider: SimUser, viewers: int) -> Event:
-    image = f"https://static-cdn.jtvnw.net/user-default-pictures-uv/{raider.id}-profile_image-70x70.png"
-    return {**_user("user", raider), "viewer_count": viewers, "profile_image_url": image}
 
 
 def message_delete_event(broadcaster: SimUser, target: SimUser, message_id: str) -> Event:
-    return {**_user("broadcaster_user", broadcaster), **_user("target_user", target), "message_id": message_id}
+    return {
+        **_user("broadcaster_user", broadcaster),
+        **_user("target_user", target),
+        "message_id": message_id,
+    }
+
+
+def chat_clear_event(broadcaster: SimUser) -> Event:
+    return _user("broadcaster_user", broadcaster)
 
 
 def clear_user_messages_event(broadcaster: SimUser, target: SimUser) -> Event:
@@ -314,28 +213,25 @@ def clear_user_messages_event(broadcaster: SimUser, target: SimUser) -> Event:
 
 def cheer_event(broadcaster: SimUser, user: SimUser | None, bits: int, message: str) -> Event:
     """``channel.cheer``: ``message`` is plain text with the cheermotes still in it."""
+    user_fields = _user("user", user)
     return {
         "is_anonymous": user is None,
-        **_user("user", user),
+        **user_fields,
         **_user("broadcaster_user", broadcaster),
         "message": message,
         "bits": bits,
     }
 
 
-def bits_use_event(broadcaster: SimUser, user: SimUser, bits: int, text: str) -> Event:
+def subscribe_event(
+    broadcaster: SimUser, user: SimUser, tier: str = "1000", *, is_gift: bool = False
+) -> Event:
     return {
-        **_user("broadcaster_user", broadcaster),
         **_user("user", user),
-        "bits": bits,
-        "type": "cheer",
-        "message": {"text": text, "fragments": fragments_for(text)},
-        "power_up": None,
+        **_user("broadcaster_user", broadcaster),
+        "tier": tier,
+        "is_gift": is_gift,
     }
-
-
-def subscribe_event(broadcaster: SimUser, user: SimUser, tier: str = "1000", *, is_gift: bool = False) -> Event:
-    return {**_user("user", user), **_user("broadcaster_user", broadcaster), "tier": tier, "is_gift": is_gift}
 
 
 def subscription_message_event(
@@ -344,11 +240,10 @@ def subscription_message_event(
     text: str,
     *,
     tier: str = "1000",
-    cumulative_months: int = 2,
-    streak_months: int | None = None,
-    duration_months: int = 1,
+    months: int = 2,
+    streak: int | None = None,
 ) -> Event:
-    """``channel.subscription.message``: a resub shared in chat (emote ranges are inclusive)."""
+    """``channel.subscription.message``: a resub shared in chat; emote ranges are inclusive."""
     emotes, pos = [], 0
     for word in text.split(" "):
         if word in EMOTES:
@@ -359,22 +254,27 @@ def subscription_message_event(
         **_user("broadcaster_user", broadcaster),
         "tier": tier,
         "message": {"text": text, "emotes": emotes or None},
-        "cumulative_months": cumulative_months,
-        "streak_months": streak_months,
-        "duration_months": duration_months,
+        "cumulative_months": months,
+        "streak_months": streak,
+        "duration_months": 1,
     }
 
 
 def subscription_gift_event(
-    broadcaster: SimUser, gifter: SimUser | None, total: int, tier: str = "1000", *, cumulative_total: int | None = None
+    broadcaster: SimUser,
+    gifter: SimUser | None,
+    total: int,
+    tier: str = "1000",
+    *,
+    cumulative: int | None = None,
 ) -> Event:
-    """``channel.subscription.gift``: gifter fields and cumulative_total are null when anonymous."""
+    """``channel.subscription.gift``: gifter fields and ``cumulative_total`` null when anonymous."""
     return {
         **_user("user", gifter),
         **_user("broadcaster_user", broadcaster),
         "total": total,
         "tier": tier,
-        "cumulative_total": cumulative_total if gifter else None,
+        "cumulative_total": cumulative if gifter else None,
         "is_anonymous": gifter is None,
     }
 
@@ -382,7 +282,7 @@ def subscription_gift_event(
 def redemption_add_event(
     broadcaster: SimUser, user: SimUser, reward: Mapping[str, Any], user_input: str = ""
 ) -> Event:
-    """``...custom_reward_redemption.add``; ``reward`` is ``{id, title, cost, prompt}``."""
+    """A channel-points redemption; ``reward`` has id, title, cost and prompt."""
     return {
         "id": str(uuid.uuid4()),
         **_user("broadcaster_user", broadcaster),
@@ -395,14 +295,161 @@ def redemption_add_event(
 
 
 def follow_event(broadcaster: SimUser, user: SimUser) -> Event:
-    return {**_user("user", user), **_user("broadcaster_user", broadcaster), "followed_at": timestamp()}
+    return {
+        **_user("user", user),
+        **_user("broadcaster_user", broadcaster),
+        "followed_at": timestamp(),
+    }
 
 
 def raid_event(raider: SimUser, target: SimUser, viewers: int) -> Event:
-    return {**_user("from_broadcaster_user", raider), **_user("to_broadcaster_user", target), "viewers": viewers}
+    return {
+        **_user("from_broadcaster_user", raider),
+        **_user("to_broadcaster_user", target),
+        "viewers": viewers,
+    }
 
 
-# --- EventSub envelopes -------------------------------------------------------------------
+# --- what one happening sends: (subscription type, event) in Twitch's order -----------------
+
+_TIER_NAMES = {"1000": "Tier 1", "2000": "Tier 2", "3000": "Tier 3"}
+
+
+def cheer_events(broadcaster: SimUser, user: SimUser | None, bits: int, text: str) -> list[Notice]:
+    """Bits cheered in chat: the chat message (cheermote added if missing) and ``channel.cheer``."""
+    if not any(f["type"] == "cheermote" for f in fragments_for(text)):
+        text = f"Cheer{bits} {text}".strip()
+    chat = chat_message_event(broadcaster, user or ANONYMOUS_CHEERER, text, cheer_bits=bits)
+    return [
+        ("channel.chat.message", chat),
+        ("channel.cheer", cheer_event(broadcaster, user, bits, text)),
+    ]
+
+
+def sub_events(
+    broadcaster: SimUser, user: SimUser, tier: str = "1000", *, is_prime: bool = False
+) -> list[Notice]:
+    detail = {"sub_tier": tier, "is_prime": is_prime, "duration_months": 1}
+    how = "with Prime" if is_prime else f"at {_TIER_NAMES[tier]}"
+    notice = chat_notification_event(
+        broadcaster, user, "sub", detail, system_message=f"{user.display_name} subscribed {how}."
+    )
+    return [
+        ("channel.chat.notification", notice),
+        ("channel.subscribe", subscribe_event(broadcaster, user, tier)),
+    ]
+
+
+def resub_events(
+    broadcaster: SimUser,
+    user: SimUser,
+    months: int,
+    text: str = "",
+    *,
+    tier: str = "1000",
+    streak: int | None = None,
+    is_prime: bool = False,
+) -> list[Notice]:
+    """A resub shared with a message: the chat notice and ``channel.subscription.message``."""
+    detail = {
+        "cumulative_months": months, "duration_months": 1, "streak_months": streak,
+        "sub_tier": tier, "is_prime": is_prime, "is_gift": False, "gifter_is_anonymous": None,
+        **_user("gifter_user", None),
+    }  # fmt: skip
+    how = "with Prime" if is_prime else f"at {_TIER_NAMES[tier]}"
+    said = f"{user.display_name} subscribed {how}. "
+    said += f"They've subscribed for {months} months!"
+    notice = chat_notification_event(
+        broadcaster, user, "resub", detail, system_message=said, text=text
+    )
+    shared = subscription_message_event(
+        broadcaster, user, text, tier=tier, months=months, streak=streak
+    )
+    return [("channel.chat.notification", notice), ("channel.subscription.message", shared)]
+
+
+def sub_gift_events(
+    broadcaster: SimUser,
+    gifter: SimUser | None,
+    recipient: SimUser,
+    tier: str = "1000",
+    *,
+    cumulative: int | None = None,
+    community_gift_id: str | None = None,
+) -> list[Notice]:
+    """One gifted sub (``gifter=None``: anonymous).
+
+    A lone gift also sends ``channel.subscription.gift``; one of a community gift does not.
+    """
+    detail = {
+        "duration_months": 1, "cumulative_total": cumulative if gifter else None,
+        **_user("recipient_user", recipient), "sub_tier": tier,
+        "community_gift_id": community_gift_id,
+    }  # fmt: skip
+    giver = (gifter or ANONYMOUS_GIFTER).display_name
+    said = f"{giver} gifted a {_TIER_NAMES[tier]} sub to {recipient.display_name}!"
+    out: list[Notice] = []
+    if community_gift_id is None:
+        out.append(
+            (
+                "channel.subscription.gift",
+                subscription_gift_event(broadcaster, gifter, 1, tier, cumulative=cumulative),
+            )
+        )
+    notice = chat_notification_event(broadcaster, gifter, "sub_gift", detail, system_message=said)
+    out += [
+        ("channel.chat.notification", notice),
+        ("channel.subscribe", subscribe_event(broadcaster, recipient, tier, is_gift=True)),
+    ]
+    return out
+
+
+def community_gift_events(
+    broadcaster: SimUser,
+    gifter: SimUser | None,
+    recipients: Sequence[SimUser],
+    tier: str = "1000",
+    *,
+    cumulative: int | None = None,
+) -> list[Notice]:
+    """A mystery gift: the community notice, ``channel.subscription.gift``, a sub_gift each."""
+    gift_id = str(uuid.uuid4().int % 10**19)
+    total = len(recipients)
+    detail = {
+        "id": gift_id,
+        "total": total,
+        "sub_tier": tier,
+        "cumulative_total": cumulative if gifter else None,
+    }
+    giver = (gifter or ANONYMOUS_GIFTER).display_name
+    said = f"{giver} is gifting {total} {_TIER_NAMES[tier]} Subs to "
+    said += f"{broadcaster.display_name}'s community!"
+    notice = chat_notification_event(
+        broadcaster, gifter, "community_sub_gift", detail, system_message=said
+    )
+    gift = subscription_gift_event(broadcaster, gifter, total, tier, cumulative=cumulative)
+    out: list[Notice] = [("channel.chat.notification", notice), ("channel.subscription.gift", gift)]
+    for recipient in recipients:
+        out += sub_gift_events(
+            broadcaster, gifter, recipient, tier, cumulative=cumulative, community_gift_id=gift_id
+        )
+    return out
+
+
+def raid_events(broadcaster: SimUser, raider: SimUser, viewers: int) -> list[Notice]:
+    image = (
+        f"https://static-cdn.jtvnw.net/user-default-pictures-uv/{raider.id}-profile_image-70x70.png"
+    )
+    detail = {**_user("user", raider), "viewer_count": viewers, "profile_image_url": image}
+    said = f"{viewers} raiders from {raider.display_name} have joined!"
+    notice = chat_notification_event(broadcaster, raider, "raid", detail, system_message=said)
+    return [
+        ("channel.chat.notification", notice),
+        ("channel.raid", raid_event(raider, broadcaster, viewers)),
+    ]
+
+
+# --- EventSub envelopes ----------------------------------------------------------------------
 
 
 def subscription_object(
@@ -412,35 +459,37 @@ def subscription_object(
     condition: Mapping[str, str],
     session_id: str,
     created_at: str,
-    *,
-    status: str = "enabled",
-    connected_at: str | None = None,
 ) -> Event:
-    """A subscription as Twitch lists it; ``connected_at`` only in the create/list responses."""
-    transport: Event = {"method": "websocket", "session_id": session_id}
-    if connected_at:
-        transport["connected_at"] = connected_at
+    """A subscription as notifications carry it (create/list add ``transport.connected_at``)."""
     return {
         "id": sub_id,
-        "status": status,
+        "status": "enabled",
         "type": sub_type,
         "version": version,
         "condition": dict(condition),
-        "transport": transport,
+        "transport": {"method": "websocket", "session_id": session_id},
         "created_at": created_at,
         "cost": 0,  # a WebSocket subscription authorised by the user costs nothing
     }
 
 
-def _metadata(kind: str, message_id: str | None = None, sub: Mapping[str, Any] | None = None) -> Event:
-    meta: Event = {"message_id": message_id or str(uuid.uuid4()), "message_type": kind, "message_timestamp": timestamp()}
-    if sub is not None:
-        meta |= {"subscription_type": sub["type"], "subscription_version": sub["version"]}
-    return meta
+def _metadata(
+    kind: str, message_id: str | None = None, sub: Mapping[str, Any] | None = None
+) -> Event:
+    meta = {
+        "message_id": message_id or str(uuid.uuid4()),
+        "message_type": kind,
+        "message_timestamp": timestamp(),
+    }
+    return meta | (
+        {"subscription_type": sub["type"], "subscription_version": sub["version"]} if sub else {}
+    )
 
 
-def notification_message(subscription: Mapping[str, Any], event: Event, *, message_id: str | None = None) -> Event:
-    """A ``notification``; resending the same ``message_id`` is how Twitch redelivers."""
+def notification_message(
+    subscription: Mapping[str, Any], event: Event, *, message_id: str | None = None
+) -> Event:
+    """A ``notification``; Twitch redelivers by sending the same ``message_id`` again."""
     return {
         "metadata": _metadata("notification", message_id, subscription),
         "payload": {"subscription": dict(subscription), "event": event},
@@ -461,7 +510,10 @@ def session_message(
         return {"metadata": _metadata(kind), "payload": {}}
     if kind == "revocation":
         assert subscription is not None
-        return {"metadata": _metadata(kind, sub=subscription), "payload": {"subscription": dict(subscription)}}
+        return {
+            "metadata": _metadata(kind, sub=subscription),
+            "payload": {"subscription": dict(subscription)},
+        }
     session = {
         "id": session_id,
         "status": "connected" if kind == "session_welcome" else "reconnecting",
@@ -477,50 +529,53 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(24)
 
 
-# --- Helix ----------------------------------------------------------------------------
+# --- Helix -----------------------------------------------------------------------------------
 
 
-def user_data(user: SimUser, created_at: str = "2016-12-14T20:32:28Z") -> Event:
-    image = f"https://static-cdn.jtvnw.net/user-default-pictures-uv/{user.id}-profile_image-300x300.png"
+def user_data(user: SimUser) -> Event:
+    image = (
+        f"https://static-cdn.jtvnw.net/user-default-pictures-uv/{user.id}-profile_image-300x300.png"
+    )
     return {
-        "id": user.id,
-        "login": user.login,
-        "display_name": user.display_name,
-        "type": "",
-        "broadcaster_type": "",
-        "description": "",
-        "profile_image_url": image,
-        "offline_image_url": "",
-        "view_count": 0,
-        "created_at": created_at,
-    }
+        "id": user.id, "login": user.login, "display_name": user.display_name, "type": "",
+        "broadcaster_type": "", "description": "", "profile_image_url": image,
+        "offline_image_url": "", "view_count": 0, "created_at": "2016-12-14T20:32:28Z",
+    }  # fmt: skip
 
 
 def cheermotes_data() -> list[Event]:
-    """Global cheermotes with Twitch's five tiers (1, 100, 1000, 5000, 10000 bits)."""
+    """Global cheermotes with Twitch's five tiers; images as dark/light × animated/static × size."""
+    base = "https://d3aqoihi2n8ty8.cloudfront.net/actions"
 
     def images(prefix: str, tier: int) -> Event:
-        base = f"https://d3aqoihi2n8ty8.cloudfront.net/actions/{prefix}"
-        sizes = ("1", "1.5", "2", "3", "4")
         kinds = {"animated": "gif", "static": "png"}
         return {
-            theme: {kind: {s: f"{base}/{theme}/{kind}/{tier}/{s}.{ext}" for s in sizes} for kind, ext in kinds.items()}
+            theme: {
+                kind: {
+                    s: f"{base}/{prefix.lower()}/{theme}/{kind}/{tier}/{s}.{ext}"
+                    for s in ("1", "1.5", "2", "3", "4")
+                }
+                for kind, ext in kinds.items()
+            }
             for theme in ("dark", "light")
+        }
+
+    def tier(prefix: str, bits: int, colour: str) -> Event:
+        return {
+            "min_bits": bits,
+            "id": str(bits),
+            "color": colour,
+            "images": images(prefix, bits),
+            "can_cheer": True,
+            "show_in_bits_card": True,
         }
 
     return [
         {
-            "prefix": prefix.capitalize() if prefix == "cheer" else prefix,
+            "prefix": prefix,
             "tiers": [
-                {
-                    "min_bits": tier,
-                    "id": str(tier),
-                    "color": color,
-                    "images": images(prefix, tier),
-                    "can_cheer": True,
-                    "show_in_bits_card": True,
-                }
-                for tier, color in reversed(_CHEER_TIERS)
+                tier(prefix, bits, colour)
+                for bits, colour in zip(CHEER_TIERS, _TIER_COLOURS, strict=True)
             ],
             "type": "global_first_party",
             "order": order,
@@ -531,7 +586,13 @@ def cheermotes_data() -> list[Event]:
     ]
 
 
-_REASONS = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+}
 
 
 def error_body(status: int, message: str) -> Event:
@@ -539,16 +600,16 @@ def error_body(status: int, message: str) -> Event:
     return {"error": _REASONS.get(status, "Error"), "status": status, "message": message}
 
 
-# --- Who may subscribe to what -----------------------------------------------------------
+# --- who may subscribe to what ---------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRule:
-    """Twitch's rule for one type over WebSocket: the condition user must be the token's."""
+    """Twitch's rule for one type over WebSocket: the condition's user must be the token's."""
 
     version: str
     condition: tuple[str, ...]  # keys that must be non-empty
-    token_user_key: str | None  # condition key naming the token's user
+    token_user_key: str | None  # the condition key naming the token's user
     scopes: frozenset[str]  # any one of these suffices
 
 
@@ -557,25 +618,27 @@ def _rule(version: str, keys: tuple[str, ...], who: str | None, *scopes: str) ->
 
 
 _CHAT = _rule("1", ("broadcaster_user_id", "user_id"), "user_id", "user:read:chat")
-_SUBS = _rule("1", ("broadcaster_user_id",), "broadcaster_user_id", "channel:read:subscriptions")
-_BITS = _rule("1", ("broadcaster_user_id",), "broadcaster_user_id", "bits:read")
+_OWNER = ("broadcaster_user_id",)
 SUBSCRIPTION_RULES: Mapping[str, SubscriptionRule] = {
     "channel.chat.message": _CHAT,
     "channel.chat.notification": _CHAT,
     "channel.chat.message_delete": _CHAT,
     "channel.chat.clear_user_messages": _CHAT,
     "channel.chat.clear": _CHAT,
-    "channel.cheer": _BITS,
-    "channel.bits.use": _BITS,
-    "channel.subscribe": _SUBS,
-    "channel.subscription.message": _SUBS,
-    "channel.subscription.gift": _SUBS,
+    "channel.cheer": _rule("1", _OWNER, _OWNER[0], "bits:read"),
+    "channel.subscribe": _rule("1", _OWNER, _OWNER[0], "channel:read:subscriptions"),
+    "channel.subscription.message": _rule("1", _OWNER, _OWNER[0], "channel:read:subscriptions"),
+    "channel.subscription.gift": _rule("1", _OWNER, _OWNER[0], "channel:read:subscriptions"),
     "channel.channel_points_custom_reward_redemption.add": _rule(
-        "1", ("broadcaster_user_id",), "broadcaster_user_id",
-        "channel:read:redemptions", "channel:manage:redemptions",
-    ),  # fmt: skip
-    "channel.follow": _rule(
-        "2", ("broadcaster_user_id", "moderator_user_id"), "moderator_user_id", "moderator:read:followers"
+        "1", _OWNER, _OWNER[0], "channel:read:redemptions", "channel:manage:redemptions"
     ),
-    "channel.raid": _rule("1", (), None),  # no authorisation; one of to_/from_broadcaster_user_id
+    "channel.follow": _rule(
+        "2",
+        ("broadcaster_user_id", "moderator_user_id"),
+        "moderator_user_id",
+        "moderator:read:followers",
+    ),
+    "channel.raid": _rule(
+        "1", (), None
+    ),  # no authorisation; exactly one of to_/from_broadcaster_user_id
 }

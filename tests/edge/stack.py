@@ -8,6 +8,7 @@ what a listener would have heard, against the monotonic time events went in.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import sys
 import time
@@ -149,7 +150,8 @@ async def measure_gaps(
     All messages go in at once: the player must have each next one ready
     (prefetched) by the time the current ends.
     """
-    t0 = time.monotonic()
+    await asyncio.sleep(0.4)  # silence before: the window may start a little early
+    t0 = time.monotonic() - 0.2  # recording alignment is good to a few ms, not better
     mids = [f"gap{i}" for i in range(count)]
     for i, mid in enumerate(mids):
         stack.say(mid, _tone_text(FREQS_HZ[i % 3], seconds), who=f"v{i}")
@@ -166,10 +168,12 @@ async def measure_gaps(
     spans.sort()
     if len(spans) != count:
         ms = [(round(a * 1000 / RECORD_RATE), round(b * 1000 / RECORD_RATE)) for a, b in spans]
-        raw = [[np.round(np.array(e) * 1000 / RECORD_RATE).tolist() for e in edges(env, level)]
-               for env in envs]
+        raw = [
+            [np.round(np.array(e) * 1000 / RECORD_RATE).tolist() for e in edges(env, level)]
+            for env in envs
+        ]
         raise AssertionError(f"heard {len(spans)} messages, sent {count}: {ms}; edges {raw}")
-    gaps = [(b[0] - a[1]) * 1000 / RECORD_RATE for a, b in zip(spans, spans[1:], strict=False)]
+    gaps = [(b[0] - a[1]) * 1000 / RECORD_RATE for a, b in itertools.pairwise(spans)]
     overlap = overlap_windows(envs, [TONE_AMPLITUDE] * 3, RECORD_RATE)
     return gaps, overlap
 

@@ -23,8 +23,11 @@ time.sleep(0.2)
 
 
 def test_noise_dropped_real_lines_kept() -> None:
-    done = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True,
-                          text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0
-    assert done.stderr.splitlines() == ["config error: audio.gap_ms: -5 is invalid",
-                                        "a python line"]
+    assert done.stderr.splitlines() == [
+        "config error: audio.gap_ms: -5 is invalid",
+        "a python line",
+    ]

@@ -97,17 +97,17 @@ def tone_regions(samples: np.ndarray, freq: int) -> list[tuple[int, int]]:
 
 
 async def test_priority_order_gap_and_no_overlap(rig: Rig) -> None:
-    rig.player.pause()  # hold the speaker so all arrive before the first plays
+    rig.conductor.submit(Pause(by=MOD))  # hold the choice until all have arrived
     rig.conductor.submit(chat("low", 300, 0.4))
     rig.conductor.submit(cheer("mid", 500, 700, 0.4))
     rig.conductor.submit(cheer("top", 1000, 1100, 0.4))
     rig.conductor.submit(cheer("small", 100, 500, 0.4))
     await asyncio.sleep(0.1)
-    rig.player.resume()
+    assert rig.names(logs.TTS_STARTED) == []
+    rig.conductor.submit(Resume(by=MOD))
     await rig.settle()
-    # "low" was committed before the others arrived (nothing was playing)
-    assert rig.names(logs.TTS_STARTED) == ["low", "top", "mid", "small"]
-    assert rig.names(logs.TTS_FINISHED) == ["low", "top", "mid", "small"]
+    assert rig.names(logs.TTS_STARTED) == ["top", "mid", "small", "low"]
+    assert rig.names(logs.TTS_FINISHED) == ["top", "mid", "small", "low"]
     samples = rig.samples()
     regions = audible_regions(samples, RATE)
     assert len(regions) == 4

@@ -69,23 +69,24 @@ class ToneEngine:
         first_chunk_delay_s: float = 0.0,
         chunk_s: float = 0.05,
         chunk_delay_s: float = 0.0,
+        seconds_per_char: float = 0.05,
     ) -> None:
         self.name = name
         self.format = PcmFormat(sample_rate)
         self.first_chunk_delay_s = first_chunk_delay_s
         self.chunk_s = chunk_s
         self.chunk_delay_s = chunk_delay_s  # chunk_s here: synthesis at real-time pace
+        self.seconds_per_char = seconds_per_char
         self.fail_texts: set[str] = set()
         self.started: list[str] = []
         self.cancels = 0
 
-    @staticmethod
-    def parse(text: str) -> tuple[float, float]:
+    def parse(self, text: str) -> tuple[float, float]:
         words = text.split()
         if "tone" in words:
             i = words.index("tone")
             return float(words[i + 1]), float(words[i + 2])
-        return 300.0, min(10.0, 0.05 * len(text))
+        return 300.0, min(10.0, self.seconds_per_char * len(text))
 
     async def start(self) -> None:
         return None
