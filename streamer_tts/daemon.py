@@ -68,11 +68,12 @@ class Daemon:
         self.admission = Admission(to_rules(config), aiolimiter_gate, banned=banned)
         audio = config.audio
         spec = output or audio.output
+        rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
         self.player = Player(
-            engines=engines or build_engines(config),
+            engines=engines or build_engines(config, sample_rate=rate),
             output=spec,
             notify=lambda event: None,
-            sample_rate=audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ),
+            sample_rate=rate,
             gap_ms=audio.gap_ms,
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,

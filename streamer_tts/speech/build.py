@@ -8,8 +8,11 @@ from .base import Engine
 __all__ = ["build_engines"]
 
 
-def build_engines(config: Config) -> list[Engine]:
-    """`[primary, fallback]`; one Piper serves both roles when both are Piper."""
+def build_engines(config: Config, *, sample_rate: int = 22050) -> list[Engine]:
+    """`[primary, fallback]`; one Piper serves both roles when both are Piper.
+
+    Cartesia is asked for `sample_rate` (the output's), so nothing resamples it.
+    """
     from .piper import PiperEngine
 
     engine = config.engine
@@ -36,7 +39,7 @@ def build_engines(config: Config) -> list[Engine]:
                 voice=c.voice,
                 websocket_url=c.websocket_url,
                 base_url=c.base_url,
-                sample_rate=config.audio.sample_rate,
+                sample_rate=sample_rate,
                 first_chunk_timeout_s=c.timeout_seconds,
                 chunk_timeout_s=c.timeout_seconds,
             )

@@ -1,0 +1,98 @@
+"""The daemon as a service: SIGTERM within the bound, SIGHUP reload, restart restores."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from streamer_tts.twitch.sim import TwitchSim
+from tests.edge.daemon_proc import read_log, start_daemon, write_config
+from tests.fakes import cartesia_server
+from tests.fakes.cartesia_server import FakeCartesiaServer
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def wait_for_event(log: Path, name: str, count: int = 1, timeout_s: float = 20, **match):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [
+            r
+            for r in read_log(log)
+            if r["event"] == name and all(r.get(k) == v for k, v in match.items())
+        ]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {name} {match} in the log")
+
+
+async def test_sigterm_with_a_long_message_exits_within_the_bound(tmp_path: Path) -> None:
+    log = tmp_path / "events.log"
+    async with TwitchSim() as sim, FakeCartesiaServer() as cart:
+        config = write_config(tmp_path, sim, cart, 0)  # 60 ms a character: a long message
+        proc = await start_daemon(config, log, ready_before=0)
+        await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 6)
+        await wait_for_event(log, "tts.started")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 15)
+        took_s = time.monotonic() - t0
+        assert code == 0
+        assert took_s < 1.0 + 3.0, took_s  # stop_grace_seconds is 1 in this config
+        assert read_log(log)[-1]["event"] == "daemon.stopped"
+        # the cut paid message is read again, whole, at the next start
+        proc = await start_daemon(config, log, ready_before=1)
+        restored = await wait_for_event(log, "tts.restored")
+        assert len(restored[0]["ids"]) == 1
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+
+
+async def test_sighup_reloads_good_config_and_refuses_bad(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cartesia_server, "MS_PER_CHAR", 4)
+    log = tmp_path / "events.log"
+    async with TwitchSim() as sim, FakeCartesiaServer() as cart:
+        config = write_config(tmp_path, sim, cart, 0)
+        proc = await start_daemon(config, log, ready_before=0)
+        await sim.chat("alice", "!tts darn it")
+        await wait_for_event(log, "tts.finished")
+
+        data = yaml.safe_load(config.read_text())
+        data["filters"] = {"banned_words": ["darn"], "banned_words_action": "drop"}
+        config.write_text(yaml.safe_dump(data))
+        proc.send_signal(signal.SIGHUP)
+        await wait_for_event(log, "config.reloaded")
+        await sim.chat("bob", "!tts darn it again")
+        await wait_for_event(log, "tts.rejected", reason="banned_word")
+
+        data["filters"] = {"banned_wordz": ["oops"]}  # a typo: refused, old rules kept
+        config.write_text(yaml.safe_dump(data))
+        proc.send_signal(signal.SIGHUP)
+        rejected = await wait_for_event(log, "config.rejected")
+        assert "banned_wordz" in rejected[0]["problem"]
+        await sim.chat("carol", "!tts darn once more")
+        await wait_for_event(log, "tts.rejected", 2, reason="banned_word")
+        assert proc.returncode is None  # still running
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+
+
+async def test_bad_state_dir_is_one_clear_line(tmp_path: Path) -> None:
+    log = tmp_path / "events.log"
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    async with TwitchSim() as sim, FakeCartesiaServer() as cart:
+        config = write_config(tmp_path, sim, cart, 0, daemon={"state_dir": str(blocker / "state")})
+        with pytest.raises(AssertionError) as failed:
+            await start_daemon(config, log, ready_before=0)
+    message = str(failed.value)
+    assert "exit 2" in message and "Traceback" not in message
+    assert str(blocker) in message
