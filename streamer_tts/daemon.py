@@ -156,19 +156,23 @@ async def _start_bot(daemon: Daemon) -> tuple[Any, asyncio.Task[None]]:
         {task, waiter}, timeout=BOT_START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
     )
     waiter.cancel()
-    problem: str | None = None
+    problem: TwitchStartError | None = None
     if bot.start_error is not None:
-        problem = str(bot.start_error)
+        problem = bot.start_error  # tokens or scopes: the streamer must act (exit 2)
     elif task.done():
         error = task.exception()
-        problem = f"could not connect to Twitch: {error.__class__.__name__}: {error}"
+        problem = TwitchStartError(
+            f"could not connect to Twitch: {error.__class__.__name__}: {error}", retry=True
+        )
     elif not bot.ready_event.is_set():
-        problem = f"Twitch did not answer within {BOT_START_TIMEOUT_S:g} s"
+        problem = TwitchStartError(
+            f"Twitch did not answer within {BOT_START_TIMEOUT_S:g} s", retry=True
+        )
     if problem is not None:
         with contextlib.suppress(Exception):
             await bot.close()
         task.cancel()
-        raise TwitchStartError(problem)
+        raise problem
     return bot, task
 
 
@@ -203,7 +207,8 @@ async def serve(
         await daemon.stop(grace_s=0)
         if store is not None:
             store.close()
-        return 2
+        # a network problem may pass (systemd restarts on 1); a config one will not
+        return 1 if getattr(e, "retry", False) else 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

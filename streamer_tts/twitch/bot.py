@@ -57,7 +57,12 @@ _REASON_WORDS = {
 
 
 class TwitchStartError(Exception):
-    """Twitch refused us at start: a missing token or scope (exit 2)."""
+    """Twitch refused us at start: a missing token or scope (exit 2), or could
+    not be reached (`retry`: exit 1, so systemd tries again)."""
+
+    def __init__(self, message: str, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
 
 
 def point_at(api: str, auth: str, eventsub_ws: str) -> None:
@@ -240,6 +245,13 @@ class TTSBot(commands.Bot):
             await asyncio.wait_for(owner.send_message(text, sender=str(self.bot_id)), 10)
         except Exception as e:
             log.warning("chat reply not sent: %s", e.__class__.__name__)
+
+    async def event_token_refreshed(self, payload: Any) -> None:
+        """TwitchIO refreshed a user token: write it back at once, not only at exit."""
+        logs.add_secrets(
+            [str(getattr(payload, "token", "")), str(getattr(payload, "refresh_token", ""))]
+        )
+        await self.save_tokens()
 
     async def event_message(self, payload: Any) -> None:
         """Our component reads chat; TwitchIO's own command parsing stays off.
