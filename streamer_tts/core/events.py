@@ -195,7 +195,9 @@ class Subscription(Incoming):
 
     @property
     def fingerprint(self) -> tuple[object, ...] | None:
-        return ("sub", self.user.login, self.months)
+        # months differ between chat's sub notice (the sub's duration) and
+        # channel.subscribe (always 1); one sub per user per window is real
+        return ("sub", self.user.login)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -227,3 +227,53 @@ async def test_started_carries_time_to_first_audio(rig: Rig) -> None:
     await rig.settle()
     started = next(e for e in rig.events if e["event"] == logs.TTS_STARTED)
     assert started["engine"] == "tone" and started["first_audio_ms"] >= 0
+
+
+@pytest.mark.parametrize("fault", ["error", "drop"])
+async def test_cartesia_failure_falls_back_to_the_next_engine(tmp_path: Path, fault: str) -> None:
+    """The real SDK against the fake server fails a message: the fallback reads it."""
+    from streamer_tts.speech.cartesia import CartesiaEngine
+    from tests.fakes.cartesia_server import FakeCartesiaServer
+
+    async with FakeCartesiaServer() as server:
+        cartesia = CartesiaEngine(
+            api_key=server.api_key,
+            model="sonic-3",
+            voice=next(iter(server.voices)),
+            websocket_url=server.websocket_url,
+            base_url=server.base_url,
+            sample_rate=RATE,
+            first_chunk_timeout_s=2.0,
+            chunk_timeout_s=2.0,
+        )
+        fallback = ToneEngine(name="fallback")
+        r = Rig(
+            tmp_path / "out.wav",
+            [cartesia, fallback],
+            replace(Rules(), limits=OPEN_LIMITS),
+            gap_ms=50,
+        )
+        remove = logs.add_listener(r.events.append)
+        await r.player.start()
+        task = asyncio.create_task(r.conductor.run())
+        try:
+            r.conductor.submit(cheer("ok", 100, 440, 0.2))  # cartesia reads this one
+            await r.settle()
+            if fault == "error":
+                server.fail_next(1, status_code=500)
+            else:
+                server.drop_socket_mid_message = True
+            r.conductor.submit(cheer("paid", 500, 440, 0.3))
+            await r.settle()
+        finally:
+            task.cancel()
+            await r.player.close()
+            remove()
+    by_id = [(e["event"], e.get("engine")) for e in r.events if e.get("id") == "paid"]
+    assert (logs.TTS_FAILED, "cartesia") in by_id, by_id
+    assert by_id.index((logs.TTS_FAILED, "cartesia")) < by_id.index((logs.TTS_STARTED, "fallback"))
+    assert r.names(logs.TTS_FINISHED) == ["ok", "paid"]
+    assert [e["engine"] for e in r.events if e["event"] == logs.TTS_STARTED] == [
+        "cartesia",
+        "fallback",
+    ]
