@@ -24,7 +24,8 @@ from . import logs
 from .audio.noise import filter_native_stderr
 from .config import Config, parse_config
 from .daemon import Daemon, serve
-from .twitch.sim import TwitchSim, load_script
+from .twitch.sim import TwitchSim
+from .twitch.sim_script import load_script
 
 __all__ = ["run_demo"]
 
@@ -46,15 +47,7 @@ def _demo_output() -> str:
 def _config(sim: TwitchSim, tmp: Path, output: str) -> Config:
     text = resources.files("streamer_tts.demo_assets").joinpath("config.yaml").read_text()
     data: dict[str, Any] = yaml.safe_load(text)
-    tokens = sim.write_tokens_file(tmp / "tokens.json")
-    data["twitch"] |= {
-        "client_id": sim.client_id,
-        "client_secret": sim.client_secret,
-        "bot_id": sim.bot.id,
-        "owner_id": sim.broadcaster.id,
-        "tokens_file": str(tokens),
-        "endpoints": sim.endpoints,
-    }
+    data["twitch"] = sim.twitch_config(sim.write_tokens_file(tmp / "tokens.json"))
     data["audio"]["output"] = output
     data["daemon"] = {"state_dir": str(tmp / "state")}
     return parse_config(yaml.safe_dump(data), env={}, origin="demo config")

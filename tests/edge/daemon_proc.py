@@ -38,11 +38,7 @@ def write_config(
     if not tokens.exists():
         sim.write_tokens_file(tokens)
     config = {
-        "twitch": {
-            "client_id": sim.client_id, "client_secret": sim.client_secret,
-            "bot_id": sim.bot.id, "owner_id": sim.broadcaster.id,
-            "tokens_file": str(tokens), "endpoints": sim.endpoints,
-        },
+        "twitch": sim.twitch_config(tokens),
         "engine": {
             "primary": "cartesia", "fallback": "none",
             "cartesia": {"api_key": cart.api_key, "voice": cartesia_server.DEFAULT_VOICE_ID,

@@ -34,7 +34,8 @@ from twitchio.models.eventsub_ import create_event_instance
 from yarl import URL
 
 from streamer_tts.twitch import sim_payloads as p
-from streamer_tts.twitch.sim import ScriptError, SimUser, TwitchSim, load_script, validate_script
+from streamer_tts.twitch.sim import SimUser, TwitchSim
+from streamer_tts.twitch.sim_script import ScriptError, load_script, validate_script
 
 pytestmark = pytest.mark.timeout(30)
 

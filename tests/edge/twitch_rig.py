@@ -30,14 +30,7 @@ def sim_config(sim: TwitchSim, tmp: Path, **overrides: Any) -> Config:
     if not tokens.exists():
         sim.write_tokens_file(tokens)
     data: dict[str, Any] = {
-        "twitch": {
-            "client_id": sim.client_id,
-            "client_secret": sim.client_secret,
-            "bot_id": sim.bot.id,
-            "owner_id": sim.broadcaster.id,
-            "tokens_file": str(tokens),
-            "endpoints": sim.endpoints,
-        },
+        "twitch": sim.twitch_config(tokens),
         "audio": {"output": f"file:{tmp / 'heard.wav'}", "gap_ms": 50},
         "daemon": {"state_dir": str(tmp / "state")},
         "limits": {"per_user": None, "global": None, "max_pending_per_user": None},

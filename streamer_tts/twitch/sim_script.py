@@ -1,0 +1,176 @@
+"""Scripts for the Twitch simulator: timed steps from YAML, and the CLI.
+
+A script is a list of `{at: seconds, do: action, ...}` steps (YAML, a
+`{script: [...]}` mapping, or a `.py` file defining `SCRIPT`); every step is
+checked before any plays, so a typo fails at load, not mid-demo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import runpy
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .sim import TwitchSim
+
+__all__ = ["ScriptError", "load_script", "main", "play", "validate_script"]
+
+
+async def play(sim: TwitchSim, script: Sequence[Mapping[str, Any]], *, speed: float = 1.0) -> None:
+    """Play script steps at ``at`` seconds divided by ``speed``."""
+    steps = validate_script(script)
+    start = time.monotonic()
+    for step in steps:
+        await asyncio.sleep(max(0.0, start + step["at"] / speed - time.monotonic()))
+        await _step(sim, step)
+
+
+async def _step(self: TwitchSim, s: Mapping[str, Any]) -> None:
+    """One step, as the simulator's Python API does it."""
+    user, text, tier = s.get("user"), s.get("text", ""), _tier(s.get("tier", 1))
+    match s["do"]:
+        case "chat":
+            await self.chat(user, text, badges=s.get("badges"), message_id=s.get("message_id"))
+        case "cheer":
+            await self.cheer(user, int(s["bits"]), text, anonymous=s.get("anonymous", False))
+        case "sub":
+            await self.sub(user, tier=tier, is_prime=s.get("prime", False))
+        case "resub":
+            streak, prime = s.get("streak"), s.get("prime", False)
+            await self.resub(user, int(s["months"]), text, tier=tier, streak=streak, is_prime=prime)
+        case "gift":
+            await self.sub_gift(user, s["to"], tier=tier)
+        case "community_gift":
+            await self.community_gift(user, int(s["count"]), tier=tier)
+        case "raid":
+            await self.raid(user, int(s.get("viewers", 10)))
+        case "redeem":
+            await self.redeem(user, s["reward"], text)
+        case "follow":
+            await self.follow(user)
+        case "delete":
+            if message_id := s.get("message_id") or self.last_message_of(user):
+                await self.delete_message(message_id)
+        case "timeout" | "ban":
+            await self.clear_user(user)
+        case "clear":
+            await self.clear_chat()
+        case "reconnect":
+            await self.reconnect()
+        case "drop":
+            await self.drop_sockets()
+
+
+class ScriptError(ValueError):
+    """A script step that cannot be played; the message names the step."""
+
+
+# action -> (required keys, optional keys); a gift's "user" may be null for an anonymous gifter
+_SCRIPT_ARGS: dict[str, tuple[set[str], set[str]]] = {
+    "chat": ({"user", "text"}, {"badges", "message_id"}),
+    "cheer": ({"user", "bits"}, {"text", "anonymous"}),
+    "sub": ({"user"}, {"tier", "prime"}),
+    "resub": ({"user", "months"}, {"text", "tier", "streak", "prime"}),
+    "gift": ({"to"}, {"user", "tier"}),
+    "community_gift": ({"count"}, {"user", "tier"}),
+    "raid": ({"user"}, {"viewers"}),
+    "redeem": ({"user", "reward"}, {"text"}),
+    "follow": ({"user"}, set()),
+    "delete": (set(), {"message_id", "user"}),
+    "timeout": ({"user"}, {"seconds"}),
+    "ban": ({"user"}, {"reason"}),
+    "clear": (set(), set()),
+    "reconnect": (set(), set()),
+    "drop": (set(), set()),
+}
+
+
+def validate_script(script: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Check every step before any plays, so a typo fails at load, not mid-demo; sort by ``at``."""
+    steps = []
+    for i, step in enumerate(script):
+        if not isinstance(step, Mapping) or step.get("do") not in _SCRIPT_ARGS:
+            raise ScriptError(f"step {i}: 'do' must be one of {', '.join(_SCRIPT_ARGS)}")
+        at, required, optional = step.get("at"), *_SCRIPT_ARGS[step["do"]]
+        if isinstance(at, bool) or not isinstance(at, int | float) or at < 0:
+            raise ScriptError(f"step {i} ({step['do']}): 'at' must be seconds >= 0")
+        keys = set(step) - {"at", "do"}
+        if missing := required - keys:
+            raise ScriptError(f"step {i} ({step['do']}): missing {', '.join(sorted(missing))}")
+        if unknown := keys - required - optional:
+            raise ScriptError(f"step {i} ({step['do']}): unknown {', '.join(sorted(unknown))}")
+        if step["do"] == "delete" and not keys:
+            raise ScriptError(f"step {i} (delete): needs message_id or user")
+        _tier(step.get("tier", 1), f"step {i} ({step['do']}): ")
+        steps.append(dict(step))
+    return sorted(steps, key=lambda s: s["at"])
+
+
+def load_script(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """A YAML list of steps (or ``{script: [...]}``), or a Python file defining ``SCRIPT``."""
+    path = Path(path)
+    if path.suffix == ".py":
+        data: Any = runpy.run_path(str(path)).get("SCRIPT")
+    else:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = data.get("script") if isinstance(data, dict) else data
+    if not isinstance(data, list):
+        raise ScriptError(f"{path}: expected a list of steps")
+    return validate_script(data)
+
+
+def _tier(value: object, where: str = "") -> str:
+    tier = {"1": "1000", "2": "2000", "3": "3000"}.get(str(value), str(value))
+    if tier not in ("1000", "2000", "3000"):
+        raise ScriptError(f"{where}tier must be 1, 2 or 3, not {value!r}")
+    return tier
+
+
+async def _serve(args: argparse.Namespace, script: list[dict[str, Any]] | None) -> None:
+    serving = asyncio.current_task()
+    assert serving is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: clients get 1001, not a reset
+        asyncio.get_running_loop().add_signal_handler(sig, serving.cancel)
+    async with TwitchSim(host=args.host, port=args.port) as sim:
+        sim.write_tokens_file(args.tokens)
+        snippet = sim.config_snippet(args.tokens)
+        print(f"Twitch simulator on {sim.url}; for config.yaml:\n\n{snippet}", flush=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            if script is not None:
+                print("Waiting for the bot to subscribe to channel.chat.message ...", flush=True)
+                await sim.wait_subscribed(["channel.chat.message"], timeout=None)
+                await sim.play(script, speed=args.speed)
+                print("Script finished; still serving (Ctrl-C stops).", flush=True)
+            await asyncio.Event().wait()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m streamer_tts.twitch.sim", description="A local Twitch simulator."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--script", type=Path, help="YAML or .py steps to play once the bot is in")
+    parser.add_argument("--speed", type=float, default=1.0, help="script time divisor, 2: faster")
+    parser.add_argument(
+        "--tokens", type=Path, default=Path("sim.tokens.json"), help="file to write"
+    )
+    args = parser.parse_args(argv)
+    try:
+        script = load_script(args.script) if args.script else None
+    except (OSError, yaml.YAMLError, ScriptError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args, script))
+    return 0
