@@ -37,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     add("check-config", "validate the config and print the effective rules")
     add("devices", "list the sound output devices")
     add("auth", "authorise the bot (and optionally the broadcaster) with Twitch")
+    add("api-token", "print the control API's token (made at first use)")
     demo = add("demo", "run the built-in demo on a scripted stream of events")
     demo.add_argument("--fast", action="store_true", help="no pauses between scripted events")
     return parser
@@ -51,6 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(config_path)
         if command == "devices":
             return _devices()
+        if command == "api-token":
+            from .api.token import api_token
+            from .daemon import state_dir
+
+            print(api_token(state_dir(_load(config_path))))
+            return EXIT_OK
         if command == "demo":
             from .demo import run_demo
 

@@ -68,6 +68,16 @@ def log_decision(decision: Decision) -> None:
             logs.emit(logs.TTS_DROPPED, id=m.id, reason=decision.detail or decision.action)
 
 
+class _Ask:
+    """An event whose decision someone awaits."""
+
+    __slots__ = ("answer", "event")
+
+    def __init__(self, event: object, answer: asyncio.Future[Decision]) -> None:
+        self.event = event
+        self.answer = answer
+
+
 class Conductor:
     def __init__(
         self,
@@ -120,11 +130,17 @@ class Conductor:
             try:
                 if isinstance(item, PlayerEvent):
                     await self._player_event(item)
+                elif isinstance(item, _Ask):
+                    decision = await self._event(item.event)
+                    if not item.answer.done():
+                        item.answer.set_result(decision)
                 elif isinstance(item, Incoming | Command | DeleteMessage | PurgeUser):
                     await self._event(item)
                 await self._advance()
-            except Exception:  # our bug: log it, keep serving
+            except Exception as e:  # our bug: log it, keep serving
                 log.exception("conductor failed on %r", item)
+                if isinstance(item, _Ask) and not item.answer.done():
+                    item.answer.set_exception(e)
             if self.inbox.empty() and not self.player.committed and not len(self.admission.queue):
                 self._idle.set()
 
@@ -144,7 +160,36 @@ class Conductor:
     def _now(self) -> float:
         return self._clock() if self._clock else asyncio.get_running_loop().time()
 
-    async def _event(self, event: object) -> None:
+    def snapshot(self) -> dict[str, Any]:
+        """What is playing and what waits, in play order (for the control API)."""
+        now = self._now()
+
+        def row(m: Message) -> dict[str, Any]:
+            return {
+                "id": m.id,
+                "user": m.user,
+                "source": str(m.source),
+                "priority": str(m.priority),
+                "paid": m.paid,
+                "text": m.text,
+                "waited_s": round(max(0.0, now - m.enqueued_at), 1),
+            }
+
+        playing = self.admission.playing
+        return {
+            "playing": row(playing) if playing is not None else None,
+            "paused": self.player.paused,
+            "queue": [row(m) for m in self.admission.queue.snapshot(now)],
+        }
+
+    async def ask(self, event: object, timeout_s: float = 10.0) -> Decision:
+        """Submit an event and wait for its decision (the control API's replies)."""
+        answer: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        if not self.submit(_Ask(event, answer)):
+            raise RuntimeError("the conductor's inbox is full")
+        return await asyncio.wait_for(answer, timeout_s)
+
+    async def _event(self, event: object) -> Decision:
         decision = self.admission.decide(event, self._now())  # type: ignore[arg-type]
         if isinstance(decision, Accepted):  # durable before it is announced
             if decision.evicted is not None:
@@ -167,6 +212,7 @@ class Conductor:
                 await self._interrupt(decision.message)
         elif isinstance(decision, Control):
             await self._control(decision)
+        return decision
 
     async def _control(self, control: Control) -> None:
         for m in control.dropped:

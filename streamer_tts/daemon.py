@@ -79,6 +79,7 @@ class Daemon:
             max_message_seconds=audio.max_message_seconds,
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
+        self.api: Any = None  # the control API, once serving
         self._task: asyncio.Task[None] | None = None
 
     def restore(self) -> int:
@@ -215,6 +216,26 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     if config_path is not None:
         loop.add_signal_handler(signal.SIGHUP, _reload, daemon, config_path)
+    api = None
+    if config.api.enabled and store is not None:
+        from .api.server import ControlApi
+        from .api.token import api_token
+
+        api = ControlApi(
+            daemon.conductor,
+            token=api_token(state_dir(config)),
+            host=config.api.host,
+            port=config.api.port,
+        )
+        try:
+            await api.start()
+        except OSError as e:
+            logs.emit(
+                "api.failed",
+                error=f"cannot listen on {config.api.host}:{config.api.port}: {e.strerror or e}",
+            )
+            api = None
+    daemon.api = api
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
     pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
@@ -233,6 +254,8 @@ async def serve(
         if bot is not None:  # stop taking events first
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(bot.close(), 5)
+        if api is not None:
+            await api.close()
         await daemon.stop()
         if pinger is not None:
             pinger.cancel()

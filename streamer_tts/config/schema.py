@@ -215,6 +215,12 @@ class Queue(Strict):
     replay_interrupted_free: bool = False
 
 
+class Api(Strict):
+    enabled: bool = True
+    host: str = "127.0.0.1"  # loopback: only this machine's tools reach it
+    port: Annotated[int, Field(ge=0, le=65535)] = 8765
+
+
 class Daemon(Strict):
     state_dir: str | None = None  # null: $XDG_STATE_HOME/streamer-tts (~/.local/state/...)
     stop_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
@@ -252,3 +258,4 @@ class Config(Strict):
     queue: Queue = Queue()
     filters: Filters = Filters()
     daemon: Daemon = Daemon()
+    api: Api = Api()

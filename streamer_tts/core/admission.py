@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
-from .decisions import Accepted, Control, Decision, Message, Reason, Rejected
+from .decisions import Accepted, Control, Decision, Message, Priority, Reason, Rejected
 from .events import (
+    Announce,
     Ban,
     ChatTTS,
     Cheer,
@@ -210,15 +211,22 @@ class Admission:
             if cleaned.reason is not None and not paid:
                 return reject(cleaned.reason, cleaned.detail)
             body = cleaned.text  # paid: a refused text still leaves the thanks
-        if not body and not paid and source.value in ("chat", "redemption"):
+        if (
+            not body
+            and not paid
+            and (source.value in ("chat", "redemption") or isinstance(event, Announce))
+        ):
             return reject(Reason.EMPTY)
 
         name = user.name
         if isinstance(event, Donation):
             name = clean(name, rules.filters).text[: rules.name_max_length] or "someone"
         values = self._values(event, name, body, bits)
-        text = render(rule.template, values)
-        bare = render(rule.template_no_name, values) if rule.template_no_name else ""
+        if isinstance(event, Announce):  # the streamer's own words: no template
+            text, bare = body, ""
+        else:
+            text = render(rule.template, values)
+            bare = render(rule.template_no_name, values) if rule.template_no_name else ""
         if not text:
             return reject(Reason.EMPTY)
 
@@ -228,7 +236,13 @@ class Admission:
             source=source,
             user=user.login,
             name=name,
-            priority=tier.priority if tier else rule.priority,
+            priority=(
+                Priority.parse(event.priority)
+                if isinstance(event, Announce)
+                else tier.priority
+                if tier
+                else rule.priority
+            ),
             text=text,
             text_bare=bare,
             paid=paid,

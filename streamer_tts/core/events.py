@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 __all__ = [
+    "Announce",
     "Ban",
     "ChatTTS",
     "Cheer",
@@ -253,6 +254,23 @@ class Donation(Incoming):
     def __post_init__(self) -> None:
         Incoming.__post_init__(self)
         _require(0 < self.amount < 1e9, "a donation amount is positive")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Announce(Incoming):
+    """Text from the streamer's own tools (the control API's `tts`), read as
+    given (no template) at the priority asked for."""
+
+    source: ClassVar[Source] = Source.API
+
+    priority: str = "normal"
+
+    def __post_init__(self) -> None:
+        Incoming.__post_init__(self)
+        _require(
+            self.priority in ("low", "normal", "high", "urgent"),
+            "priority is one of low, normal, high, urgent",
+        )
 
 
 # --- mod commands: they steer the player, they are never spoken ---------------

@@ -46,6 +46,7 @@ def write_config(
         },
         "audio": {"output": f"file:{tmp / f'heard-{run:02d}.wav'}", "gap_ms": 20},
         "logging": {"format": "json", "file": str(tmp / "events.log")},
+        "api": {"port": 0},
         "daemon": {"state_dir": str(tmp / "state"), "stop_grace_seconds": 1},
         "limits": {"per_user": None, "global": None, "max_pending_per_user": None},
         "queue": {"max_size": 1000},

@@ -32,6 +32,7 @@ def sim_config(sim: TwitchSim, tmp: Path, **overrides: Any) -> Config:
     data: dict[str, Any] = {
         "twitch": sim.twitch_config(tokens),
         "audio": {"output": f"file:{tmp / 'heard.wav'}", "gap_ms": 50},
+        "api": {"port": 0},
         "daemon": {"state_dir": str(tmp / "state")},
         "limits": {"per_user": None, "global": None, "max_pending_per_user": None},
     }
