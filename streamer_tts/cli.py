@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     add("devices", "list the sound output devices")
     add("auth", "authorise the bot (and optionally the broadcaster) with Twitch")
     add("api-token", "print the control API's token (made at first use)")
+    add("stats", "print the running daemon's figures (its /metrics) as a table")
     demo = add("demo", "run the built-in demo on a scripted stream of events")
     demo.add_argument("--fast", action="store_true", help="no pauses between scripted events")
     return parser
@@ -52,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config(config_path)
         if command == "devices":
             return _devices()
+        if command == "stats":
+            from .api.stats import print_stats
+            from .api.token import api_token
+            from .daemon import state_dir
+
+            config = _load(config_path)
+            url = f"http://{config.api.host}:{config.api.port}"
+            return print_stats(url, api_token(state_dir(config)))
         if command == "api-token":
             from .api.token import api_token
             from .daemon import state_dir

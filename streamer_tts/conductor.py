@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -97,6 +98,7 @@ class Conductor:
         self._clock = clock
         self.on_decision = on_decision
         self._low: set[str] = set()  # committed messages whose audio is nearly over
+        self._cut_at: dict[str, float] = {}  # skip command time, for tts.silenced
         self._idle = asyncio.Event()
         self._idle.set()
         self.stopping = False
@@ -218,6 +220,8 @@ class Conductor:
         for m in control.dropped:
             await self.player.cut(m.id)  # committed behind the current, or prefetched
             self._low.discard(m.id)
+        if control.skip_id:
+            self._cut_at[control.skip_id] = time.monotonic()
         if control.skip_id and await self.player.cut(control.skip_id):
             by = control.by if control.action != "drop" else f"twitch:{control.detail}"
             await self.record("mark_skipped", control.skip_id, by)
@@ -260,6 +264,11 @@ class Conductor:
             logs.emit(logs.TTS_FAILED, id=mid, engine=event.engine, error=event.error)
         elif event.kind in ("finished", "cut"):
             self._low.discard(mid)
+            cut_at = self._cut_at.pop(mid, None)
+            if event.kind == "cut" and cut_at is not None:  # the fade is over: silence
+                logs.emit(
+                    "tts.silenced", id=mid, after_ms=round((time.monotonic() - cut_at) * 1000, 1)
+                )
             if event.kind == "finished" and mid in self.admission.taken:
                 extra = {"truncated": True} if event.truncated else {}
                 await self.record("mark_finished", mid)

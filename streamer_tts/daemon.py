@@ -217,15 +217,23 @@ async def serve(
     if config_path is not None:
         loop.add_signal_handler(signal.SIGHUP, _reload, daemon, config_path)
     api = None
+    remove_metrics: Callable[[], None] | None = None
     if config.api.enabled and store is not None:
+        from .api.metrics import Metrics
         from .api.server import ControlApi
         from .api.token import api_token
 
+        metrics = Metrics(
+            primary_engine=daemon.player.engines[0].name,
+            depth=lambda: {str(p): n for p, n in daemon.admission.queue.depth().items()},
+        )
+        remove_metrics = logs.add_listener(metrics.observe)
         api = ControlApi(
             daemon.conductor,
             token=api_token(state_dir(config)),
             host=config.api.host,
             port=config.api.port,
+            metrics=metrics,
         )
         try:
             await api.start()
@@ -256,6 +264,8 @@ async def serve(
                 await asyncio.wait_for(bot.close(), 5)
         if api is not None:
             await api.close()
+        if remove_metrics is not None:
+            remove_metrics()
         await daemon.stop()
         if pinger is not None:
             pinger.cancel()

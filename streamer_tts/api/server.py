@@ -34,6 +34,7 @@ from ..core.events import (
     User,
 )
 from .messages import BadMessage, DonationIn, SimpleIn, TtsIn, UserIn, parse_message
+from .metrics import CONTENT_TYPE, Metrics
 
 if TYPE_CHECKING:
     from ..conductor import Conductor
@@ -49,8 +50,17 @@ _COMMANDS = {"skip": Skip, "pause": Pause, "resume": Resume, "clear": Clear}
 
 
 class ControlApi:
-    def __init__(self, conductor: Conductor, *, token: str, host: str, port: int) -> None:
+    def __init__(
+        self,
+        conductor: Conductor,
+        *,
+        token: str,
+        host: str,
+        port: int,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.conductor = conductor
+        self.metrics = metrics
         self.token = token
         self.host = host
         self.port = port
@@ -67,6 +77,7 @@ class ControlApi:
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/api/queue", self._http)
         app.router.add_post("/api/{action}", self._http)
+        app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -104,6 +115,11 @@ class ControlApi:
         return {f"http://{h}:{self.port}" for h in (self.host, "localhost", "127.0.0.1")}
 
     # --- HTTP ------------------------------------------------------------------------
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if self.metrics is None:
+            return web.json_response({"ok": False, "error": "metrics are off"}, status=404)
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _http(self, request: web.Request) -> web.Response:
         action = request.match_info.get("action", "queue")

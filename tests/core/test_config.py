@@ -156,6 +156,6 @@ def test_check_config_cli_prints_rules(tmp_path: Path) -> None:
 
 
 def test_every_subcommand_has_help() -> None:
-    for command in ("run", "check-config", "devices", "auth", "demo", "api-token"):
+    for command in ("run", "check-config", "devices", "auth", "demo", "api-token", "stats"):
         out = run_cli(command, "--help")
         assert out.returncode == 0 and "--config" in out.stdout

@@ -180,3 +180,27 @@ async def test_200_clients_10000_donations_none_lost_none_twice(
         f"api load: 200 clients, 10000 donations, {len(accepted)} accepted, "
         f"{len(rejected)} rejected with a reason, 0 lost, 0 twice"
     )
+
+
+async def test_metrics_and_stats_table(api: Api) -> None:
+    from streamer_tts.api.stats import stats_table
+
+    async with aiohttp.ClientSession(headers=api.auth) as http:
+        await http.post(f"{api.url}/api/donation", json={"donor_name": "a", "amount": 10.0})
+        await http.post(f"{api.url}/api/donation", json={"donor_name": "b", "amount": 0.1})
+        await http.post(f"{api.url}/api/tts", json={"text": "tone 440 2", "priority": "low"})
+        await asyncio.sleep(0.3)
+        await http.post(f"{api.url}/api/skip")
+        await asyncio.sleep(0.5)
+        async with http.get(f"{api.url}/metrics") as r:
+            assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+            text = await r.text()
+        async with aiohttp.ClientSession() as anonymous, anonymous.get(f"{api.url}/metrics") as r:
+            assert r.status == 401
+    assert 'tts_messages_accepted_total{source="api"} 2.0' in text
+    assert 'tts_messages_rejected_total{reason="too_few_bits",source="api"} 1.0' in text
+    assert "tts_time_to_first_audio_seconds_count" in text
+    assert "tts_skip_latency_seconds_count 1.0" in text
+    assert 'tts_queue_depth{priority="low"}' in text
+    table = stats_table(text)
+    assert "tts_messages_accepted{source=api}" in table and "observed" in table
