@@ -7,6 +7,8 @@ CONFIG ?= config.yaml
 # portaudio19-dev: PyAudio compiles against it; pulseaudio(-utils): the
 # private sound server the sound tests and benchmarks play into.
 SYSTEM_PACKAGES := build-essential portaudio19-dev pulseaudio pulseaudio-utils
+# only the browser tests of the overlay and dashboard need these
+TEST_PACKAGES := chromium chromium-driver
 
 .PHONY: setup demo run test lint fmt bench auth check-config devices clean
 
@@ -37,6 +39,7 @@ auth: setup
 	$(BIN)/python bot.py auth --config $(CONFIG)
 
 test: setup
+	@scripts/system-deps $(TEST_PACKAGES)
 	$(BIN)/python -m pytest
 
 lint: setup

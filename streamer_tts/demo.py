@@ -70,7 +70,23 @@ async def _mod_skips(sim: TwitchSim) -> None:
         remove()
 
 
+def _show_api(daemon: Daemon) -> None:
+    """Where to watch the demo live, and a donation to send it (this run's token)."""
+    api = daemon.api
+    if api is None:
+        return
+    print(f"\n  dashboard: {api.url}/dashboard?token={api.token}")
+    print(f"  overlay:   {api.url}/overlay?token={api.token}")
+    print(
+        f"  a donation: curl -s -H 'Authorization: Bearer {api.token}' -X POST "
+        f'{api.url}/api/donation -d \'{{"donor_name": "JohnDoe", "amount": 25.0, '
+        f'"message": "Great stream!"}}\'\n',
+        flush=True,
+    )
+
+
 async def _play(sim: TwitchSim, daemon: Daemon, speed: float) -> None:
+    _show_api(daemon)
     script = load_script(resources.files("streamer_tts.demo_assets").joinpath("script.yaml"))
     skipper = asyncio.create_task(_mod_skips(sim))
     await sim.play(script, speed=speed)

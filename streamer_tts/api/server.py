@@ -17,7 +17,7 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from .. import logs
 from ..core.decisions import Accepted, Control, Rejected
@@ -35,6 +35,7 @@ from ..core.events import (
 )
 from .messages import BadMessage, DonationIn, SimpleIn, TtsIn, UserIn, parse_message
 from .metrics import CONTENT_TYPE, Metrics
+from .pages import add_pages
 
 if TYPE_CHECKING:
     from ..conductor import Conductor
@@ -66,6 +67,7 @@ class ControlApi:
         self.port = port
         self._runner: web.AppRunner | None = None
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._sockets: set[web.WebSocketResponse] = set()  # open pages and tools
         self._remove_listener: Any = None
 
     @property
@@ -77,6 +79,7 @@ class ControlApi:
         app.router.add_get("/ws", self._ws)
         app.router.add_get("/api/queue", self._http)
         app.router.add_post("/api/{action}", self._http)
+        add_pages(app)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -89,8 +92,15 @@ class ControlApi:
         logs.emit("api.ready", url=self.url)
 
     async def close(self) -> None:
+        """Close every open socket first (an OBS overlay is always connected):
+        they reconnect to the next daemon, and shutdown never waits on them."""
         if self._remove_listener is not None:
             self._remove_listener()
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"daemon stopping"), 2
+                )
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -141,6 +151,7 @@ class ControlApi:
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=MAX_BODY_BYTES, heartbeat=30)
         await ws.prepare(request)
+        self._sockets.add(ws)
         events: asyncio.Queue[dict[str, Any]] | None = None
         pusher: asyncio.Task[None] | None = None
         try:
@@ -162,6 +173,7 @@ class ControlApi:
                 reply, _ = await self.handle(data)
                 await ws.send_json(reply)
         finally:
+            self._sockets.discard(ws)
             if events is not None:
                 self._subscribers.discard(events)
             if pusher is not None:

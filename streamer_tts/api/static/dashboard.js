@@ -1,0 +1,125 @@
+"use strict";
+// The dashboard: now playing + Skip, pause/resume/clear, ban/unban, the queue in
+// play order (asked for again on every pushed event, and every 5 s so waiting
+// times move), and rejections counted by reason from pushed tts.rejected events.
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const rejections = new Map();
+  let daemon = null;
+  let refreshing = false;
+  let again = false;
+
+  function cell(row, text, cls) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (cls) td.className = cls;
+    row.appendChild(td);
+  }
+
+  function waited(s) {
+    const t = Math.round(s || 0);
+    return t < 60 ? `${t}s` : `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
+  }
+
+  function render(snap) {
+    const p = snap.playing;
+    $("now").dataset.id = p ? p.id : "";
+    $("now-user").textContent = p ? p.user : "";
+    $("now-kind").textContent = p ? sourceLabel(p.source) : "";
+    $("now-text").textContent = p ? p.text : "nothing";
+    $("skip").disabled = !p;
+    $("paused").hidden = !snap.paused;
+    const body = $("queue");
+    body.replaceChildren();
+    snap.queue.forEach((m, i) => {
+      const row = document.createElement("tr");
+      row.dataset.id = m.id;
+      cell(row, String(i + 1));
+      cell(row, m.priority);
+      cell(row, sourceLabel(m.source) + (m.paid ? " (paid)" : ""));
+      cell(row, m.user);
+      cell(row, waited(m.waited_s));
+      cell(row, m.text, "text");
+      body.appendChild(row);
+    });
+    $("queue-count").textContent = String(snap.queue.length);
+    $("queue-empty").hidden = snap.queue.length > 0;
+  }
+
+  async function refresh() {
+    if (refreshing) {
+      again = true; // one more after this one, never a pile of them
+      return;
+    }
+    refreshing = true;
+    try {
+      do {
+        again = false;
+        const snap = await daemon.send({ type: "queue" });
+        if (snap.ok) render(snap);
+      } while (again);
+    } finally {
+      refreshing = false;
+    }
+  }
+
+  function renderRejections() {
+    const body = $("rejections");
+    body.replaceChildren();
+    const rows = [...rejections].sort((a, b) => b[1] - a[1]);
+    for (const [reason, n] of rows) {
+      const row = document.createElement("tr");
+      row.dataset.reason = reason;
+      cell(row, reason);
+      cell(row, String(n));
+      body.appendChild(row);
+    }
+  }
+
+  function say(reply, what) {
+    const el = $("result");
+    el.classList.toggle("error", !reply.ok);
+    el.textContent = reply.ok ? `${what}: done` : `${what}: ${reply.error || "failed"}`;
+  }
+
+  async function command(type, extra) {
+    const reply = await daemon.send({ type, ...extra });
+    say(reply, extra && extra.user ? `${type} ${extra.user}` : type);
+    refresh();
+  }
+
+  function onEvent(e) {
+    if (e.event === "tts.rejected") {
+      const reason = e.reason || "unknown";
+      rejections.set(reason, (rejections.get(reason) || 0) + 1);
+      renderRejections();
+    }
+    refresh();
+  }
+
+  $("skip").addEventListener("click", () => command("skip"));
+  $("pause").addEventListener("click", () => command("pause"));
+  $("resume").addEventListener("click", () => command("resume"));
+  $("clear").addEventListener("click", () => {
+    if (confirm("Drop every waiting message?")) command("clear");
+  });
+  $("ban-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const user = $("ban-user").value.trim();
+    const action = ev.submitter && ev.submitter.value === "unban" ? "unban" : "ban";
+    if (user) command(action, { user }).then(() => ($("ban-user").value = ""));
+  });
+
+  daemon = connectDaemon({
+    onEvent,
+    onOpen: refresh,
+    onStatus: (up) => {
+      const s = $("status");
+      s.textContent = up ? "connected" : "disconnected, retrying…";
+      s.className = `status ${up ? "up" : "down"}`;
+    },
+  });
+  setInterval(refresh, 5000);
+  renderRejections();
+})();
