@@ -273,7 +273,8 @@ async def test_cartesia_failure_falls_back_to_the_next_engine(tmp_path: Path, fa
     assert (logs.TTS_FAILED, "cartesia") in by_id, by_id
     assert by_id.index((logs.TTS_FAILED, "cartesia")) < by_id.index((logs.TTS_STARTED, "fallback"))
     assert r.names(logs.TTS_FINISHED) == ["ok", "paid"]
-    assert [e["engine"] for e in r.events if e["event"] == logs.TTS_STARTED] == [
-        "cartesia",
-        "fallback",
-    ]
+    started = [(e["id"], e["engine"]) for e in r.events if e["event"] == logs.TTS_STARTED]
+    assert started[0] == ("ok", "cartesia")
+    # a socket dropped mid-message may have let part of it sound first: then the
+    # fallback reads it again from the start, in a fresh segment
+    assert started[-1] == ("paid", "fallback")
