@@ -47,6 +47,7 @@ def log_decision(decision: Decision) -> None:
             priority=str(m.priority),
             text=m.text,
             paid=m.paid,
+            kind=m.meta.get("kind", ""),
         )
     elif isinstance(decision, Rejected):
         logs.emit(
@@ -172,6 +173,7 @@ class Conductor:
                 "user": m.user,
                 "source": str(m.source),
                 "priority": str(m.priority),
+                "kind": m.meta.get("kind", ""),
                 "paid": m.paid,
                 "text": m.text,
                 "waited_s": round(max(0.0, now - m.enqueued_at), 1),

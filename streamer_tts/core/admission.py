@@ -252,6 +252,7 @@ class Admission:
             voice=(tier.voice if tier and tier.voice else rule.voice),
             bits=bits,
         )
+        message.meta["kind"] = _kind(event, bits)
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)
@@ -359,6 +360,26 @@ class Admission:
                 dropped.append(m)
                 self.finished(m.id)
         return tuple(dropped)
+
+
+def _kind(event: Incoming, bits: int) -> str:
+    """A short label of what it is, for captions: "cheer 500", "resub 12 months"."""
+    if isinstance(event, Cheer):
+        return f"cheer {bits}"
+    if isinstance(event, Subscription):
+        prime = "prime " if event.tier.value == "prime" else ""
+        return f"{prime}resub {event.months} months" if event.months > 1 else f"{prime}sub"
+    if isinstance(event, GiftSubs):
+        return f"gift {event.count} sub" + ("s" if event.count > 1 else "")
+    if isinstance(event, Donation):
+        return f"tip {event.amount:.2f} {event.currency}"
+    if isinstance(event, Redemption):
+        return f"channel points: {event.reward_title}"
+    if isinstance(event, Raid):
+        return f"raid {event.viewers}"
+    if isinstance(event, Announce):
+        return "announcement"
+    return str(event.source)
 
 
 def _tier_words(tier: str) -> str:

@@ -419,3 +419,14 @@ def test_every_event_gets_exactly_one_decision(script: list) -> None:
             m = a.next_message(float(now))
             if m is not None:
                 a.finished(m.id)
+
+
+def test_kind_labels_for_captions() -> None:
+    a = admission()
+    kinds = [
+        accepted(a.decide(cheer(500), 0)).message.meta["kind"],
+        accepted(a.decide(Subscription(id="s", user=user("s"), months=12), 0)).message.meta["kind"],
+        accepted(a.decide(GiftSubs(id="g", user=user("g"), count=5), 0)).message.meta["kind"],
+        accepted(a.decide(Donation(id="d", user=user("d"), amount=25.0), 0)).message.meta["kind"],
+    ]
+    assert kinds == ["cheer 500", "resub 12 months", "gift 5 subs", "tip 25.00 USD"]

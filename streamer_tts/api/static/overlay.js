@@ -38,9 +38,9 @@
     if (!snap.ok) return;
     const p = snap.playing;
     if (onlyId !== undefined) {
-      if (p && p.id === onlyId && current === onlyId) setKind(p.source);
+      if (p && p.id === onlyId && current === onlyId) setKind(p.kind || p.source);
     } else if (p) {
-      show(p.id, p.user, p.text, p.source);
+      show(p.id, p.user, p.text, p.kind || p.source);
     } else {
       hide();
     }
@@ -48,7 +48,7 @@
 
   function onEvent(e) {
     if (e.event === "tts.accepted") {
-      sources.set(e.id, e.source);
+      sources.set(e.id, e.kind || e.source);
       if (sources.size > 5000) sources.delete(sources.keys().next().value);
     } else if (e.event === "tts.started") {
       const source = sources.get(e.id);
