@@ -186,6 +186,28 @@ class Conductor:
             "queue": [row(m) for m in self.admission.queue.snapshot(now)],
         }
 
+    async def history(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Recently ended messages, newest first, from the journal (empty without one)."""
+        if self.journal is None or self._db is None:
+            return []
+        journal = self.journal
+        entries = await asyncio.get_running_loop().run_in_executor(
+            self._db, functools.partial(journal.history, limit)
+        )
+        return [
+            {
+                "id": e.message.id,
+                "user": e.message.user,
+                "source": str(e.message.source),
+                "kind": e.message.meta.get("kind", ""),
+                "priority": str(e.message.priority),
+                "text": e.message.spoken or e.message.text,
+                "state": str(e.state),
+                "ended_at_s": e.ended_at_s,
+            }
+            for e in entries
+        ]
+
     async def ask(self, event: object, timeout_s: float = 10.0) -> Decision:
         """Submit an event and wait for its decision (the control API's replies)."""
         answer: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()

@@ -37,7 +37,7 @@ class TtsIn(_Strict):
 
 
 class SimpleIn(_Strict):
-    type: Literal["skip", "pause", "resume", "clear", "queue", "subscribe"]
+    type: Literal["skip", "pause", "resume", "clear", "queue", "subscribe", "history"]
 
 
 class UserIn(_Strict):
@@ -45,15 +45,21 @@ class UserIn(_Strict):
     user: Name
 
 
-ApiMessage = Annotated[DonationIn | TtsIn | SimpleIn | UserIn, Field(discriminator="type")]
-_ADAPTER: TypeAdapter[DonationIn | TtsIn | SimpleIn | UserIn] = TypeAdapter(ApiMessage)
+class IdIn(_Strict):
+    type: Literal["remove", "replay"]
+    id: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+AnyIn = DonationIn | TtsIn | SimpleIn | UserIn | IdIn
+ApiMessage = Annotated[AnyIn, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[AnyIn] = TypeAdapter(ApiMessage)
 
 
 class BadMessage(ValueError):
     """One line saying which field is wrong."""
 
 
-def parse_message(data: object) -> DonationIn | TtsIn | SimpleIn | UserIn:
+def parse_message(data: object) -> AnyIn:
     if not isinstance(data, dict):
         raise BadMessage("expected a JSON object with a 'type'")
     try:

@@ -27,13 +27,14 @@ from ..core.events import (
     Clear,
     Donation,
     Pause,
+    Remove,
     Resume,
     Role,
     Skip,
     Unban,
     User,
 )
-from .messages import BadMessage, DonationIn, SimpleIn, TtsIn, UserIn, parse_message
+from .messages import BadMessage, DonationIn, IdIn, SimpleIn, TtsIn, UserIn, parse_message
 from .metrics import CONTENT_TYPE, Metrics
 from .pages import add_pages
 
@@ -220,6 +221,17 @@ class ControlApi:
             return {"ok": True, "subscribed": True}, 200
         elif isinstance(msg, SimpleIn) and msg.type == "queue":
             return {"ok": True, **self.conductor.snapshot()}, 200
+        elif isinstance(msg, SimpleIn) and msg.type == "history":
+            return {"ok": True, "history": await self.conductor.history()}, 200
+        elif isinstance(msg, IdIn) and msg.type == "remove":
+            mid = msg.id
+            event = Remove(by=API_USER, target=msg.id)
+        elif isinstance(msg, IdIn):  # replay: read a message from the history again
+            old = next((h for h in await self.conductor.history() if h["id"] == msg.id), None)
+            if old is None:
+                return {"ok": False, "id": msg.id, "error": "no such message in the history"}, 404
+            mid = f"replay:{uuid.uuid4()}"
+            event = Announce(id=mid, user=API_USER, message=old["text"], priority=old["priority"])
         else:
             mid = ""
             event = _COMMANDS[msg.type](by=API_USER)

@@ -29,6 +29,7 @@ from .events import (
     QueueQuery,
     Raid,
     Redemption,
+    Remove,
     Resume,
     Skip,
     Subscription,
@@ -331,6 +332,11 @@ class Admission:
             mine = playing is not None and playing.user == target and not playing.paid
             skip = playing.id if mine and playing is not None else ""
             return Control(action, login, target, skip, dropped, "banned from TTS")
+        if isinstance(command, Remove):
+            target = command.target
+            dropped = self._take_out(lambda m: m.id == target)
+            skip = playing.id if playing is not None and playing.id == target else ""
+            return Control(action, login, target, skip, dropped, "removed")
         if isinstance(command, Unban):
             self.banned.discard(command.target)
             return Control(action, login, command.target, detail="unbanned")

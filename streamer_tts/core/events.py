@@ -31,6 +31,7 @@ __all__ = [
     "QueueQuery",
     "Raid",
     "Redemption",
+    "Remove",
     "Resume",
     "Role",
     "Skip",
@@ -308,6 +309,18 @@ class Resume(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueueQuery(Command):
     name: ClassVar[str] = "queue"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Remove(Command):
+    """Take one message out of the queue (or stop it, if playing)."""
+
+    name: ClassVar[str] = "remove"
+
+    target: str
+
+    def __post_init__(self) -> None:
+        _require(bool(self.target), "remove needs a message id")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,6 +18,7 @@ DEFAULT_PERMISSIONS: Mapping[str, Role] = {
     "queue": Role.EVERYONE,
     "ban": Role.MODERATOR,
     "unban": Role.MODERATOR,
+    "remove": Role.MODERATOR,
 }
 
 

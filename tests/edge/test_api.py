@@ -204,3 +204,30 @@ async def test_metrics_and_stats_table(api: Api) -> None:
     assert 'tts_queue_depth{priority="low"}' in text
     table = stats_table(text)
     assert "tts_messages_accepted{source=api}" in table and "observed" in table
+
+
+async def test_remove_history_and_replay(api: Api) -> None:
+    async with aiohttp.ClientSession(headers=api.auth) as http:
+
+        async def post(kind: str, **body: Any) -> dict[str, Any]:
+            async with http.post(f"{api.url}/api/{kind}", json=body) as r:
+                return await r.json()
+
+        assert (await post("pause"))["ok"]
+        keep = await post("tts", text="tone 440 0.2 keep me")
+        drop = await post("tts", text="tone 440 0.2 remove me")
+        removed = await post("remove", id=drop["id"])
+        assert removed["ok"] and removed["action"] == "remove"
+        async with http.get(f"{api.url}/api/queue") as r:
+            assert [m["id"] for m in (await r.json())["queue"]] == [keep["id"]]
+        await post("resume")
+        for _ in range(50):
+            history = (await post("history"))["history"]
+            if any(h["id"] == keep["id"] and h["state"] == "finished" for h in history):
+                break
+            await asyncio.sleep(0.1)
+        states = {h["id"]: h["state"] for h in history}
+        assert states[keep["id"]] == "finished" and states[drop["id"]] == "dropped"
+        replay = await post("replay", id=keep["id"])
+        assert replay["ok"] and replay["id"].startswith("replay:")
+        assert (await post("replay", id="nope"))["error"] == "no such message in the history"

@@ -17,6 +17,34 @@
     row.appendChild(td);
   }
 
+  function button(label, cls, onClick) {
+    const td = document.createElement("td");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = cls;
+    b.textContent = label;
+    b.addEventListener("click", onClick);
+    td.appendChild(b);
+    return td;
+  }
+
+  async function refreshHistory() {
+    const reply = await daemon.send({ type: "history" });
+    if (!reply.ok) return;
+    const body = $("history");
+    body.replaceChildren();
+    for (const h of reply.history.slice(0, 20)) {
+      const row = document.createElement("tr");
+      row.dataset.id = h.id;
+      cell(row, h.user);
+      cell(row, h.kind || sourceLabel(h.source));
+      cell(row, h.state);
+      cell(row, h.text, "text");
+      row.appendChild(button("Replay", "replay", () => command("replay", { id: h.id })));
+      body.appendChild(row);
+    }
+  }
+
   function waited(s) {
     const t = Math.round(s || 0);
     return t < 60 ? `${t}s` : `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
@@ -41,6 +69,7 @@
       cell(row, m.user);
       cell(row, waited(m.waited_s));
       cell(row, m.text, "text");
+      row.appendChild(button("Remove", "remove", () => command("remove", { id: m.id })));
       body.appendChild(row);
     });
     $("queue-count").textContent = String(snap.queue.length);
@@ -95,6 +124,7 @@
       rejections.set(reason, (rejections.get(reason) || 0) + 1);
       renderRejections();
     }
+    if (["tts.finished", "tts.skipped", "tts.dropped"].includes(e.event)) refreshHistory();
     refresh();
   }
 
@@ -113,7 +143,10 @@
 
   daemon = connectDaemon({
     onEvent,
-    onOpen: refresh,
+    onOpen: () => {
+      refresh();
+      refreshHistory();
+    },
     onStatus: (up) => {
       const s = $("status");
       s.textContent = up ? "connected" : "disconnected, retrying…";
