@@ -268,6 +268,21 @@ async def test_dashboard_skip_queue_rejections_and_ban(daemon: Daemon, browser: 
         await until(browser, lambda d: text_of("result")(d) == "ban Troll: done", "the ban")
         await asyncio.to_thread(by_id(browser, "skip").click)
         await until(browser, lambda d: text_of("now-text")(d) == "nothing", "silence")
+
+        # the recent history lists what ended; Replay reads one again
+        await until(browser, lambda d: "first" in text_of("history")(d), "the history")
+        buttons = browser.find_elements("css selector", "#history button.replay")
+        await asyncio.to_thread(buttons[0].click)
+        await until(browser, lambda d: "replay" in text_of("result")(d), "the replay reply")
+        assert any(e["event"] == "tts.accepted" and e["id"].startswith("replay:") for e in events)
+        # a waiting message has a Remove button
+        await daemon.post("pause", {})
+        waiting = (await daemon.post("tts", {"text": "tone 500 1 remove me"}))["id"]
+        await until(browser, lambda d: "remove me" in text_of("queue")(d), "the waiting row")
+        await asyncio.to_thread(browser.find_element("css selector", "#queue button.remove").click)
+        await until(browser, lambda d: "remove me" not in text_of("queue")(d), "the removal")
+        assert any(e["event"] == "tts.dropped" and e["id"] == waiting for e in events)
+        await daemon.post("resume", {})
     finally:
         remove()
         await asyncio.to_thread(browser.get, "about:blank")  # closes the WebSocket
