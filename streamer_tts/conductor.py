@@ -70,6 +70,17 @@ def log_decision(decision: Decision) -> None:
             logs.emit(logs.TTS_DROPPED, id=m.id, reason=decision.detail or decision.action)
 
 
+def _describe(m: Message) -> dict[str, Any]:
+    """The fields every view of a message shares (queue snapshot, history)."""
+    return {
+        "id": m.id,
+        "user": m.user,
+        "source": str(m.source),
+        "priority": str(m.priority),
+        "kind": m.meta.get("kind", ""),
+    }
+
+
 class _Ask:
     """An event whose decision someone awaits."""
 
@@ -120,7 +131,7 @@ class Conductor:
         """Wait until the inbox is empty and nothing is queued or playing."""
         while True:
             await self._idle.wait()
-            if self.inbox.empty() and not self.player.committed and not len(self.admission.queue):
+            if self._quiet():
                 return
             self._idle.clear()
 
@@ -144,18 +155,27 @@ class Conductor:
                 log.exception("conductor failed on %r", item)
                 if isinstance(item, _Ask) and not item.answer.done():
                     item.answer.set_exception(e)
-            if self.inbox.empty() and not self.player.committed and not len(self.admission.queue):
+            if self._quiet():
                 self._idle.set()
+
+    def _quiet(self) -> bool:
+        """Nothing in the inbox, nothing queued, nothing in the feed."""
+        return self.inbox.empty() and not self.player.committed and not len(self.admission.queue)
 
     async def record(self, method: str, *args: Any, **kwargs: Any) -> None:
         """Write one step to the journal (off the loop); a failure is logged, not fatal."""
-        if self.journal is None or self._db is None:
+        if self.journal is None:
             return
-        call = functools.partial(getattr(self.journal, method), *args, **kwargs)
         try:
-            await asyncio.get_running_loop().run_in_executor(self._db, call)
+            await self._in_db(getattr(self.journal, method), *args, **kwargs)
         except Exception as e:
             logs.emit("journal.failed", call=method, error=f"{e.__class__.__name__}: {e}"[:300])
+
+    async def _in_db(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a journal call on the one thread that owns the connection."""
+        assert self._db is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db, functools.partial(call, *args, **kwargs))
 
     def _from_player(self, event: PlayerEvent) -> None:
         self.inbox.put_nowait(event)
@@ -168,16 +188,8 @@ class Conductor:
         now = self._now()
 
         def row(m: Message) -> dict[str, Any]:
-            return {
-                "id": m.id,
-                "user": m.user,
-                "source": str(m.source),
-                "priority": str(m.priority),
-                "kind": m.meta.get("kind", ""),
-                "paid": m.paid,
-                "text": m.text,
-                "waited_s": round(max(0.0, now - m.enqueued_at), 1),
-            }
+            waited_s = round(max(0.0, now - m.enqueued_at), 1)
+            return {**_describe(m), "paid": m.paid, "text": m.text, "waited_s": waited_s}
 
         playing = self.admission.playing
         return {
@@ -188,19 +200,12 @@ class Conductor:
 
     async def history(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recently ended messages, newest first, from the journal (empty without one)."""
-        if self.journal is None or self._db is None:
+        if self.journal is None:
             return []
-        journal = self.journal
-        entries = await asyncio.get_running_loop().run_in_executor(
-            self._db, functools.partial(journal.history, limit)
-        )
+        entries = await self._in_db(self.journal.history, limit)
         return [
             {
-                "id": e.message.id,
-                "user": e.message.user,
-                "source": str(e.message.source),
-                "kind": e.message.meta.get("kind", ""),
-                "priority": str(e.message.priority),
+                **_describe(e.message),
                 "text": e.message.spoken or e.message.text,
                 "state": str(e.state),
                 "ended_at_s": e.ended_at_s,

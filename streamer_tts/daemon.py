@@ -216,33 +216,7 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     if config_path is not None:
         loop.add_signal_handler(signal.SIGHUP, _reload, daemon, config_path)
-    api = None
-    remove_metrics: Callable[[], None] | None = None
-    if config.api.enabled and store is not None:
-        from .api.metrics import Metrics
-        from .api.server import ControlApi
-        from .api.token import api_token
-
-        metrics = Metrics(
-            primary_engine=daemon.player.engines[0].name,
-            depth=lambda: {str(p): n for p, n in daemon.admission.queue.depth().items()},
-        )
-        remove_metrics = logs.add_listener(metrics.observe)
-        api = ControlApi(
-            daemon.conductor,
-            token=api_token(state_dir(config)),
-            host=config.api.host,
-            port=config.api.port,
-            metrics=metrics,
-        )
-        try:
-            await api.start()
-        except OSError as e:
-            logs.emit(
-                "api.failed",
-                error=f"cannot listen on {config.api.host}:{config.api.port}: {e.strerror or e}",
-            )
-            api = None
+    api = await _start_api(daemon, config) if config.api.enabled and store is not None else None
     daemon.api = api
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
@@ -264,14 +238,38 @@ async def serve(
                 await asyncio.wait_for(bot.close(), 5)
         if api is not None:
             await api.close()
-        if remove_metrics is not None:
-            remove_metrics()
         await daemon.stop()
         if pinger is not None:
             pinger.cancel()
         if store is not None:
             store.close()
     return 0
+
+
+async def _start_api(daemon: Daemon, config: Config) -> Any:
+    """The control API with its metrics; a port in use is logged, not fatal."""
+    from .api.metrics import Metrics
+    from .api.server import ControlApi
+    from .api.token import api_token
+
+    metrics = Metrics(
+        primary_engine=daemon.player.engines[0].name,
+        depth=lambda: {str(p): n for p, n in daemon.admission.queue.depth().items()},
+    )
+    api = ControlApi(
+        daemon.conductor,
+        token=api_token(state_dir(config)),
+        host=config.api.host,
+        port=config.api.port,
+        metrics=metrics,
+    )
+    try:
+        await api.start()
+    except OSError as e:
+        where = f"{config.api.host}:{config.api.port}"
+        logs.emit("api.failed", error=f"cannot listen on {where}: {e.strerror or e}")
+        return None
+    return api
 
 
 def _reload(daemon: Daemon, config_path: Path) -> None:

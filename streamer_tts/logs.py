@@ -41,6 +41,7 @@ BOT_READY = "bot.ready"
 _EVENTS = logging.getLogger("streamer_tts.events")
 _listeners: list[Callable[[dict[str, Any]], None]] = []
 _secrets: set[str] = set()  # shared by every handler's redactor
+_longest_first: tuple[str, ...] = ()
 
 
 def emit(event: str, /, **fields: Any) -> None:
@@ -64,7 +65,10 @@ def _now_iso() -> str:
 
 def add_secrets(secrets: Iterable[str]) -> None:
     """Values never to print (tokens learnt at run time, keys from config)."""
+    global _longest_first
     _secrets.update(s for s in secrets if s and len(s) >= 4)
+    # sorted once here, not on every log line: a secret inside another goes after it
+    _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 class _Redactor:
@@ -72,7 +76,7 @@ class _Redactor:
         add_secrets(secrets)
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(_secrets, key=len, reverse=True):
+        for secret in _longest_first:
             if secret in text:
                 text = text.replace(secret, "***")
         return text

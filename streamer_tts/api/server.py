@@ -89,7 +89,7 @@ class ControlApi:
         server = site._server
         if server is not None and server.sockets:
             self.port = server.sockets[0].getsockname()[1]
-        self._remove_listener = logs.add_listener(self._fan_out)
+        self._remove_listener = logs.add_listener(self._on_event)
         logs.emit("api.ready", url=self.url)
 
     async def close(self) -> None:
@@ -185,6 +185,12 @@ class ControlApi:
         with contextlib.suppress(ConnectionError, RuntimeError):
             while not ws.closed:
                 await ws.send_json({"type": "event", **(await events.get())})
+
+    def _on_event(self, record: dict[str, Any]) -> None:
+        """Every event-log record: into the figures, and out to subscribers."""
+        if self.metrics is not None:
+            self.metrics.observe(record)
+        self._fan_out(record)
 
     def _fan_out(self, record: dict[str, Any]) -> None:
         for q in list(self._subscribers):
