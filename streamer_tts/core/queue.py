@@ -1,13 +1,15 @@
 """The bounded priority queue of accepted messages.
 
 Two FIFO deques per priority level, paid and free (so the eviction victim,
-the newest free message, is found in O(1) however many paid ones wait); the
-level's head is the older of the two heads. A message's *effective* priority rises by
-one level for every `aging_seconds` it has waited, so a low message is never
-starved forever; inside a level the oldest goes first. When full, an arrival
-evicts the newest free message of the lowest level below it; a paid message is
-never evicted, and paid arrivals may overflow the free bound (up to a hard
-cap) rather than be lost.
+the newest free message, is found in O(1) however many paid ones wait). A
+message's *effective* priority rises by one level for every `aging_seconds` it
+has waited, so a low message is never starved forever; inside a level the
+oldest goes first. Aging lifts a free message among free ones only: against a
+paid message it counts at its base level, so money is never passed by a free
+message that merely waited. When full, an arrival evicts the newest free
+message of the lowest level below it; a paid message is never evicted, and
+paid arrivals may overflow the free bound (up to a hard cap) rather than be
+lost.
 """
 
 from __future__ import annotations
@@ -68,20 +70,31 @@ class MessageQueue:
         return Priority(min(Priority.URGENT, message.priority + steps))
 
     def peek(self, now: float) -> Message | None:
-        best: Message | None = None
-        best_key: tuple[int, int] | None = None
-        for level in _LEVELS:
-            head = self._head(level)  # oldest of its level, so the most aged of it too
-            if head is None:
-                continue
-            key = (self.effective(head, now), -head.seq)
-            if best_key is None or key > best_key:
-                best, best_key = head, key
-        return best
+        paid = self._best(self._paid, now)
+        free = self._best(self._free, now)
+        if paid is None or free is None:
+            return paid or free
+        return free if self._free_first(free, paid, now) else paid
 
     def snapshot(self, now: float) -> list[Message]:
-        """Waiting messages in the order they would play if nothing changed."""
-        return sorted(self, key=lambda m: (-self.effective(m, now), m.seq))
+        """Waiting messages in the order they would play if nothing changed:
+        the paid and the free orders, merged as `peek` merges their heads."""
+
+        def order(streams: dict[Priority, deque[Message]]) -> list[Message]:
+            waiting = [m for level in _LEVELS for m in streams[level]]
+            return sorted(waiting, key=lambda m: (-self.effective(m, now), m.seq))
+
+        paid, free = order(self._paid), order(self._free)
+        merged: list[Message] = []
+        i = j = 0
+        while i < len(paid) and j < len(free):
+            if self._free_first(free[j], paid[i], now):
+                merged.append(free[j])
+                j += 1
+            else:
+                merged.append(paid[i])
+                i += 1
+        return merged + paid[i:] + free[j:]
 
     # --- changing ------------------------------------------------------------
 
@@ -122,18 +135,6 @@ class MessageQueue:
             self._unindex(message)
         return message
 
-    def remove_user(self, login: str, *, include_paid: bool = True) -> list[Message]:
-        gone = [m for m in self if m.user == login and (include_paid or not m.paid)]
-        for m in gone:
-            self.remove(m.id)
-        return gone
-
-    def clear(self, *, include_paid: bool = False) -> list[Message]:
-        gone = [m for m in self if include_paid or not m.paid]
-        for m in gone:
-            self.remove(m.id)
-        return gone
-
     # --- inside --------------------------------------------------------------
 
     def _victim_for(self, arrival: Message) -> Message | None:
@@ -151,11 +152,24 @@ class MessageQueue:
     def _deque(self, message: Message) -> deque[Message]:
         return (self._paid if message.paid else self._free)[message.priority]
 
-    def _head(self, level: Priority) -> Message | None:
-        paid, free = self._paid[level], self._free[level]
-        if paid and free:
-            return paid[0] if paid[0].seq < free[0].seq else free[0]
-        return paid[0] if paid else (free[0] if free else None)
+    def _best(self, streams: dict[Priority, deque[Message]], now: float) -> Message | None:
+        """The next of one stream (paid or free): highest effective level, then oldest.
+
+        Each deque's head is its oldest, so also its most aged: heads suffice.
+        """
+        best: Message | None = None
+        best_key: tuple[int, int] | None = None
+        for level in _LEVELS:
+            if streams[level]:
+                head = streams[level][0]
+                key = (self.effective(head, now), -head.seq)
+                if best_key is None or key > best_key:
+                    best, best_key = head, key
+        return best
+
+    def _free_first(self, free: Message, paid: Message, now: float) -> bool:
+        """A free message goes before a paid one on its base level alone."""
+        return (free.priority, -free.seq) > (self.effective(paid, now), -paid.seq)
 
     def _index(self, message: Message) -> None:
         if message.id in self._by_id:

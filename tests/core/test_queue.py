@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer_tts.core.decisions import Priority
+from streamer_tts.core.decisions import Message, Priority
 from streamer_tts.core.queue import MessageQueue
 from tests.core.helpers import message
 
@@ -79,17 +79,37 @@ def test_push_front_returns_to_head_of_level() -> None:
     assert q.pop(0).id == "cut"  # type: ignore[union-attr]
 
 
-def test_remove_user_and_clear_keep_paid() -> None:
+def test_pending_counts_free_messages_only() -> None:
     q = MessageQueue(10, aging_seconds=None)
     q.offer(message("f1", seq=1, login="x"))
     q.offer(message("p1", seq=2, login="x", paid=True))
-    q.offer(message("f2", seq=3, login="y"))
     assert q.pending_for("x") == 1  # paid messages do not count
-    assert [m.id for m in q.remove_user("x", include_paid=False)] == ["f1"]
+    q.remove("f1")
     assert q.pending_for("x") == 0 and "p1" in q
-    assert [m.id for m in q.clear()] == ["f2"]
-    assert [m.id for m in q.clear(include_paid=True)] == ["p1"]
-    assert len(q) == 0 and q.pending_for("x") == 0
+
+
+def test_an_aged_free_message_never_passes_a_paid_one() -> None:
+    q = MessageQueue(10, aging_seconds=60)
+    q.offer(message("old-free-low", Priority.LOW, seq=1, at=0))
+    q.offer(message("free-normal", Priority.NORMAL, seq=2, at=10))
+    q.offer(message("paid-normal", Priority.NORMAL, seq=3, at=10, paid=True))
+    # at 600 s the free low one counts as urgent among free messages, but not
+    # against money: the paid one (aged too) goes first, then the free ones in
+    # their aged order
+    assert [m.id for m in q.snapshot(600)] == ["paid-normal", "old-free-low", "free-normal"]
+    assert [q.pop(600).id for _ in range(3)] == [  # type: ignore[union-attr]
+        "paid-normal",
+        "old-free-low",
+        "free-normal",
+    ]
+
+
+def test_a_free_message_of_a_higher_base_level_still_goes_first() -> None:
+    q = MessageQueue(10, aging_seconds=60)
+    q.offer(message("paid-low", Priority.LOW, seq=1, at=0, paid=True))
+    q.offer(message("free-high", Priority.HIGH, seq=2, at=0))
+    assert q.peek(0).id == "free-high"  # type: ignore[union-attr]
+    assert q.peek(120).id == "paid-low"  # type: ignore[union-attr]  # aged to high, older
 
 
 # --- properties ---------------------------------------------------------------
@@ -167,3 +187,44 @@ def test_paid_messages_are_never_lost(script: list) -> None:
             if got is not None and got.paid:
                 paid_out.add(got.id)
     assert paid_in == paid_out | {m.id for m in q if m.paid}
+
+
+timed_ops = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("offer"), st.sampled_from(list(Priority)), st.booleans(), st.floats(0, 90)
+        ),
+        st.tuples(st.just("pop"), st.just(Priority.LOW), st.just(False), st.floats(0, 90)),
+    ),
+    max_size=120,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(timed_ops, st.floats(min_value=1, max_value=100))
+def test_aging_never_lets_a_free_message_overtake_a_paid_one(script: list, aging: float) -> None:
+    """Each pop is the best of its kind (paid or free, aging counted), and a free
+    one leaves before a waiting paid one only on its base level."""
+    q = MessageQueue(1000, aging_seconds=aging)
+    now, seq = 0.0, 0
+    for op, priority, paid, gap in script:
+        now += gap
+        if op == "offer":
+            seq += 1
+            q.offer(message(f"m{seq}", priority, seq=seq, at=now, paid=paid))
+            continue
+        waiting = list(q)
+        assert q.snapshot(now)[:1] == [q.peek(now)] if waiting else q.peek(now) is None
+        got = q.pop(now)
+        if got is None:
+            assert not waiting
+            continue
+
+        def rank(m: Message, at: float = now) -> tuple[int, int]:
+            return (q.effective(m, at), -m.seq)
+
+        same_kind = [m for m in waiting if m.paid == got.paid]
+        assert rank(got) == max(rank(m) for m in same_kind)
+        if not got.paid:
+            for p in (m for m in waiting if m.paid):
+                assert (got.priority, -got.seq) > rank(p)
