@@ -36,6 +36,7 @@ class Reason(enum.StrEnum):
     QUEUE_FULL = "queue_full"
     DUPLICATE = "duplicate"
     DISABLED = "disabled"
+    LINK = "link"
 
 
 class Priority(enum.IntEnum):
