@@ -32,9 +32,11 @@ from .events import (
     Remove,
     Resume,
     Skip,
+    Source,
     Subscription,
     Unban,
 )
+from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
 from .queue import MessageQueue
@@ -89,7 +91,9 @@ class Admission:
             return self._command(event, now)
         if isinstance(event, DeleteMessage):
             return self._drop(lambda m: m.id == event.message_id, "deleted", event.message_id)
-        return self._drop(lambda m: m.user == event.login, event.reason, event.login)
+        return self._drop(
+            lambda m: m.user == event.login and _from_twitch(m), event.reason, event.login
+        )
 
     # --- restart ---------------------------------------------------------------
 
@@ -172,9 +176,9 @@ class Admission:
         rule = rules.sources[source]
         if not rule.enabled:
             return reject(Reason.DISABLED, f"{source} is off")
-        if user.login in rules.ignore_users:
+        if user.login in rules.ignore_users and not user.external:
             return reject(Reason.IGNORED_USER)
-        banned = user.login in self.banned
+        banned = user.login in self.banned and not user.external
         if banned and not paid:
             return reject(Reason.BANNED_USER)
         if isinstance(event, ChatTTS) and not rules.permissions.allows(user, "tts"):
@@ -221,6 +225,7 @@ class Admission:
 
         name = user.name
         if isinstance(event, Donation):
+            name = clean_field(name, rules.name_max_length)
             name = clean(name, rules.filters).text[: rules.name_max_length] or "someone"
         values = self._values(event, name, body, bits)
         if isinstance(event, Announce):  # the streamer's own words: no template
@@ -310,7 +315,10 @@ class Admission:
         playing = self.playing
         if not self.rules.permissions.allows(by, command.name):
             own_skip = (
-                isinstance(command, Skip) and playing is not None and playing.user == by.login
+                isinstance(command, Skip)
+                and playing is not None
+                and playing.user == by.login
+                and _from_twitch(playing)
             )
             if not own_skip:
                 return Rejected(Reason.NOT_ALLOWED, None, by.login, detail=f"{command.name}")
@@ -328,8 +336,13 @@ class Admission:
         if isinstance(command, Ban):
             target = command.target
             self.banned.add(target)
-            dropped = self._take_out(lambda m: m.user == target and not m.paid)
-            mine = playing is not None and playing.user == target and not playing.paid
+            dropped = self._take_out(lambda m: m.user == target and not m.paid and _from_twitch(m))
+            mine = (
+                playing is not None
+                and playing.user == target
+                and not playing.paid
+                and _from_twitch(playing)
+            )
             skip = playing.id if mine and playing is not None else ""
             return Control(action, login, target, skip, dropped, "banned from TTS")
         if isinstance(command, Remove):
@@ -344,7 +357,7 @@ class Admission:
 
     def _queue_reply(self, login: str, now: float) -> str:
         order = self.queue.snapshot(now)
-        mine = [i for i, m in enumerate(order, 1) if m.user == login]
+        mine = [i for i, m in enumerate(order, 1) if m.user == login and _from_twitch(m)]
         waiting = f"{len(order)} waiting"
         return f"{waiting}; you are #{mine[0]}" if mine else waiting
 
@@ -366,6 +379,12 @@ class Admission:
                 dropped.append(m)
                 self.finished(m.id)
         return tuple(dropped)
+
+
+def _from_twitch(message: Message) -> bool:
+    """Its `user` is a Twitch login: messages from the control API (donors,
+    announcements) carry names from outside, which a login must never match."""
+    return message.source is not Source.API
 
 
 def _kind(event: Incoming, bits: int) -> str:

@@ -9,7 +9,7 @@ these; they never decide anything.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 __all__ = [
@@ -89,11 +89,16 @@ class Fragment:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """Who sent it: `login` is Twitch's lowercase login, `name` what is read."""
+    """Who sent it: `login` is Twitch's lowercase login, `name` what is read.
+
+    `external` marks a name from outside Twitch (a donor on a tip page): it is
+    no Twitch login, so bans, timeouts and own-skips never match it.
+    """
 
     login: str
     name: str = ""
     roles: frozenset[Role] = frozenset()
+    external: bool = False
 
     def __post_init__(self) -> None:
         login = self.login.strip().lower()
@@ -255,6 +260,8 @@ class Donation(Incoming):
     def __post_init__(self) -> None:
         Incoming.__post_init__(self)
         _require(0 < self.amount < 1e9, "a donation amount is positive")
+        if not self.user.external:  # a donor's name is never a Twitch login
+            object.__setattr__(self, "user", replace(self.user, external=True))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
