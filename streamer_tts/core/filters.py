@@ -1,14 +1,16 @@
 """Text filters: cut hostile chat down to what may be read aloud.
 
-Floods, zalgo, bidi tricks, SSML injection, links, cheermote and emote codes
-and bot commands must never reach a voice. :func:`clean` turns one message into
+Floods, zalgo, bidi tricks, engine control syntax (SSML, Piper's ``[[ phonemes
+]]``), links, cheermote and emote codes and bot commands must never reach a
+voice, and banned words are caught however they are spelled (see
+:mod:`~streamer_tts.core.fold`). :func:`clean` turns one message into
 the text to speak, or into a :class:`~streamer_tts.core.decisions.Reason` why
 nothing is spoken. It is pure and on the hot path: patterns are compiled once
 per :class:`FilterRules`, ASCII skips the Unicode work, and every costly step
 hides behind a cheap test, as most messages need none of them.
 
 Guarantees, pinned by property tests: it never raises and runs in linear time;
-the output never holds ``<`` or ``>``, control, format or unassigned
+the output never holds ``<``, ``>``, ``[`` or ``]``, control, format or unassigned
 characters, more than ``max_repeat_chars`` identical non-digit characters in a
 row, or more than ``max_length`` characters; cleaning cleaned text changes
 nothing.
@@ -23,10 +25,12 @@ import operator
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeAlias
 
 from .decisions import Reason
+from .fold import fold, letter_positions, spelled
+from .links import MAYBE_LINK, link_spans
 
 __all__ = ["DEFAULT_CHEER_PREFIXES", "Cleaned", "FilterRules", "LinkAction", "WordAction", "clean"]
 
@@ -79,7 +83,8 @@ class FilterRules:
     links: LinkAction = LinkAction.REPLACE
     link_replacement: str = "a link"
     banned_words: tuple[str, ...] = ()
-    """Case-insensitive whole words or phrases; leetspeak is not chased."""
+    """Whole words or phrases, matched folded (case, accents, look-alike and
+    styled letters, letters spelled out one by one); leetspeak is not chased."""
     banned_words_action: WordAction = WordAction.MASK
     mask: str = "bleep"
     max_repeat_chars: int = 3
@@ -146,7 +151,6 @@ class _Tables:
     drop: re.Pattern[str]
     zalgo: re.Pattern[str]
     marks: re.Pattern[str]
-    mark: str  # one Mn or Mc: `\w` stops inside Hindi words, so word edges need it
     no_space: re.Pattern[str]
 
 
@@ -155,7 +159,6 @@ def _tables() -> _Tables:
     """Scan the Unicode database once (~0.5 s, at first need rather than import)."""
     drop: list[tuple[int, int]] = []
     nonspacing: list[tuple[int, int]] = []
-    marks: list[tuple[int, int]] = []
 
     def add(ranges: list[tuple[int, int]], cp: int) -> None:
         if ranges and ranges[-1][1] == cp - 1:
@@ -171,16 +174,13 @@ def _tables() -> _Tables:
             cp in _INVISIBLE_LETTERS or 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF
         ):  # variation selectors are Mn, but only steer emoji rendering
             add(drop, cp)
-        elif cat in ("Mn", "Mc"):
-            add(marks, cp)
-            if cat == "Mn":
-                add(nonspacing, cp)
+        elif cat == "Mn":
+            add(nonspacing, cp)
     mn = _char_class(nonspacing)
     return _Tables(
         drop=re.compile(f"{_char_class(drop)}+"),
         zalgo=re.compile(f"{mn}{{{MAX_MARKS_PER_BASE + 1},}}"),
         marks=re.compile(f"{mn}+"),
-        mark=_char_class(marks),
         no_space=re.compile(f"{_char_class(_NO_SPACE_SCRIPTS)}+"),
     )
 
@@ -208,32 +208,21 @@ _MARKUP = re.compile(
     r"</?[A-Za-z][^<>]*>|<[!?][^<>]*>|<3+(?!\d)|[<>]|&(?:lt|gt|#0*6[02]|#x0*3[ce]);?",
     re.IGNORECASE,
 )
-_TLDS = (
-    "com|net|org|info|biz|io|co|tv|gg|ly|uk|ca|de|fr|ru|jp|cn|br|au|nl|es|pl|se|ch|eu|xyz"
-    "|app|dev|link|live|stream|fm|sh|gl|ai|site|online|store|shop|club|top|vip|pro|cc|ws"
-    "|la|gd|tk|ml|ga|cf|gq|su|edu|gov|art|blog|news|page|cloud|tech|fun|gift|zip|click"
-    "|kr|tw|hk|cz|pt|ro|gr|fi|dk|ua"
-)
-_WORD_TLDS = "be|me|to|in|it|us|at|is|so|no|am|my|id|gs|vc"  # "ok.so": links only with a path
-# A TLD without a path is lowercase: "that was it.It" is no link. Alternatives start
-# only where a link can start, so a 50 kB "a.a.a.a" costs linear time.
-_LINK = re.compile(
-    r"(?<![a-zA-Z0-9+.-])(?i:[a-z][a-z0-9+.-]*://)\S*"
-    r"|(?<![\w.-])(?i:www)\.[\w-]+\.\S*"
-    r"|(?<![\w+@-])(?<!\w\.)(?:[\w+-]+(?:\.[\w+-]+)*@)?(?:[\w-]+\.)+"
-    rf"(?:(?:{_TLDS})(?![\w-])(?::\d+)?(?:[/?#]\S*)?|(?i:{_TLDS}|{_WORD_TLDS})(?::\d+)?/\S*)"
-)
-_MAYBE_LINK = re.compile(r"\.[^\W\d_]")
 _LINK_MARK = "\x00"  # controls are gone by then, so it cannot be chat's own
 _LINK_MARKS = re.compile(f"{_LINK_MARK}(?: ?{_LINK_MARK})*")
 _ASCII_DIGIT = re.compile("[0-9]")  # `re` tests this class far faster than \d
 _DIGIT = re.compile(r"\d")
-_CHEER = re.compile(r"(?<!\S)(\w+?)\d+(?!\S)")
+# The prefix ends in a non-digit and the digits are possessive: a failed
+# "a111...1b" costs one pass over its digits, not one per prefix length.
+_CHEER = re.compile(r"(?<!\S)(\w*[^\W\d])\d++(?!\S)")
+# Piper reads `[[ ... ]]` as raw phonemes (past any word filter): a block goes
+# whole, and no square bracket is left to build a new one.
+_BRACKETS = re.compile(r"[\[\]]+")
 _LONG_NUMBER = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1},}}")
 _COMMANDS = re.compile(r"^(?:!\w\S*(?: |$))+")
 _SPEAKABLE = re.compile(r"[^\W_]")
 _EMPTY = Cleaned("", Reason.EMPTY, "nothing left")
-_LINK_DROPPED = Cleaned("", Reason.NOT_ALLOWED, "link")
+_LINK_DROPPED = Cleaned("", Reason.LINK, "link")
 _BANNED = Cleaned("", Reason.BANNED_WORD, "banned word")
 
 
@@ -247,7 +236,8 @@ class _Compiled:
     repeat_chars: re.Pattern[str]
     repeat_chars_to: str
     link_to: str  # spaced, so the replacement never glues onto a word
-    banned: re.Pattern[str] | None
+    banned: re.Pattern[str] | None  # whole words, in folded text
+    spelled: re.Pattern[str] | None  # anywhere in the letters of a spelled-out run
     mask: str
 
 
@@ -274,6 +264,25 @@ def _trie(words: Iterable[str]) -> str:
     return emit(root)
 
 
+def _words_pattern(words: set[str], edges: bool) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    first = re.escape("".join(sorted({w[0] for w in words})))
+    body = f"(?=[{first}])(?:{_trie(words)})"
+    return re.compile(rf"(?<!\w){body}(?!\w)" if edges else body)
+
+
+def _strip_brackets(text: str) -> str:
+    """Remove `[[ ... ]]` blocks whole, then every square bracket (linear)."""
+    parts: list[str] = []
+    i = 0
+    while (j := text.find("[[", i)) >= 0 and (k := text.find("]]", j + 2)) >= 0:
+        parts.append(text[i:j])
+        i = k + 2
+    parts.append(text[i:])
+    return _BRACKETS.sub(" ", " ".join(parts))
+
+
 @functools.lru_cache(maxsize=RULES_CACHE_SIZE)
 def _compile(rules: FilterRules) -> _Compiled:
     n_chars = rules.max_repeat_chars
@@ -282,31 +291,71 @@ def _compile(rules: FilterRules) -> _Compiled:
 
     def settle(text: str) -> str:  # configured text must be as clean as chat
         text = _normalise(text) if not text.isascii() else _ASCII_CONTROL.sub("", text)
-        return " ".join(repeat_chars.sub(repeat_chars_to, _MARKUP.sub(" ", text)).split())
+        text = _strip_brackets(_MARKUP.sub(" ", text))
+        return " ".join(repeat_chars.sub(repeat_chars_to, text).split())
 
     link_to = settle(rules.link_replacement)
-    if _LINK.search(link_to):  # a link as replacement would never settle
+    if link_spans(link_to):  # a link as replacement would never settle
         link_to = ""
-    banned, mask = None, ""
-    words = {settle(w).lower() for w in rules.banned_words} - {""}
-    if words:
-        edge = _tables().mark
-        first = re.escape("".join(sorted({w[0] for w in words})))
-        banned = re.compile(
-            rf"(?=[{first}])(?<!\w)(?<!{edge})(?:{_trie(words)})(?!\w)(?!{edge})", re.IGNORECASE
-        )
-        mask = settle(rules.mask)
-        if banned.search(mask) or _LINK.search(mask):  # it would be masked again
-            mask = ""
-    return _Compiled(
+    words = {" ".join(fold(settle(w)).text.split()) for w in rules.banned_words} - {""}
+    # a spelled-out run has no spaces: "b a d p h r a s e" is the phrase "bad phrase"
+    letters = {w.replace(" ", "") for w in words if w.replace(" ", "").isalpha()}
+    compiled = _Compiled(
         rules=rules,
         has_repeat=re.compile(r"(.)" + r"\1" * n_chars, re.DOTALL),
         repeat_chars=repeat_chars,
         repeat_chars_to=repeat_chars_to,
         link_to=f" {link_to} " if link_to else " ",
-        banned=banned,
-        mask=mask,
+        banned=_words_pattern(words, edges=True),
+        spelled=_words_pattern(letters, edges=False),
+        mask="",
     )
+    if compiled.banned is None:
+        return compiled
+    mask = settle(rules.mask)
+    if _banned_spans(mask, compiled) or link_spans(mask):  # it would be masked again
+        mask = ""
+    return replace(compiled, mask=mask)
+
+
+def _banned_spans(text: str, c: _Compiled) -> list[tuple[int, int]]:
+    """Spans of `text` holding a banned word, found in its folded form."""
+    assert c.banned is not None
+    folded = fold(text)
+    spans = [folded.span(*m.span()) for m in c.banned.finditer(folded.text)]
+    if c.spelled is not None:
+        for letters, start, run in spelled(folded.text):
+            if c.spelled.search(letters):
+                where = letter_positions(run, start)
+                for m in c.spelled.finditer(letters):
+                    spans.append(folded.span(where[m.start()], where[m.end() - 1] + 1))
+    return spans
+
+
+def _mask(text: str, spans: list[tuple[int, int]], mask: str) -> str:
+    """`text` with each span (merged where they overlap) replaced by `mask`."""
+    pieces: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        if start < last:  # overlaps the previous one: extend it
+            start = last
+            if end <= last:
+                continue
+            pieces.pop()
+        pieces.append(text[last:start])
+        pieces.append(mask)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _mark_links(text: str) -> str:
+    """Each link replaced by `_LINK_MARK`; look-alike letters are folded first."""
+    folded = fold(text) if not text.isascii() else None
+    spans = link_spans(folded.text if folded is not None else text)
+    if folded is not None:
+        spans = [folded.span(start, end) for start, end in spans]
+    return _mask(text, spans, _LINK_MARK) if spans else text
 
 
 # --- the pipeline --------------------------------------------------------------
@@ -355,11 +404,13 @@ def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Clea
         text = _normalise(text)
     if "<" in text or ">" in text or "&" in text:
         text = _MARKUP.sub(" ", text)
+    if "[" in text or "]" in text:
+        text = _strip_brackets(text)
     if c.has_repeat.search(text):  # before links: "wwwwww.x.com"
         text = c.repeat_chars.sub(c.repeat_chars_to, text)
-    if "://" in text or _MAYBE_LINK.search(text):
-        words = [_LINK.sub(_LINK_MARK, w) if "." in w or ":" in w else w for w in text.split()]
-        text = " ".join(words)
+    text = " ".join(text.split())
+    if MAYBE_LINK.search(text):
+        text = _mark_links(text)
         if _LINK_MARK in text:
             if rules.links is LinkAction.DROP:
                 return _LINK_DROPPED, False
@@ -368,11 +419,12 @@ def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Clea
         text = _CHEER.sub(lambda m: " " if m[1].lower() in prefixes else m[0], text)
         text = _LONG_NUMBER.sub(" ", text)
     text = " ".join(text.split())
-    if c.banned is not None and c.banned.search(text):
+    if c.banned is not None and (spans := _banned_spans(text, c)):
         if rules.banned_words_action is WordAction.DROP:
             return _BANNED, False
         # The mask may meet its neighbours' punctuation, or be empty.
-        text = " ".join(c.repeat_chars.sub(c.repeat_chars_to, c.banned.sub(c.mask, text)).split())
+        text = _mask(text, spans, c.mask)
+        text = " ".join(c.repeat_chars.sub(c.repeat_chars_to, text).split())
     if rules.strip_commands and text.startswith("!"):
         text = _COMMANDS.sub("", text)
     keys = text.lower().split(" ")

@@ -30,6 +30,7 @@ from streamer_tts.core.events import (
     Subscription,
     SubTier,
     Unban,
+    User,
 )
 from streamer_tts.core.filters import FilterRules, LinkAction, WordAction
 from streamer_tts.core.limits import LimitPolicy, RateSpec
@@ -228,7 +229,7 @@ def test_filter_rejections_and_empty() -> None:
             links=LinkAction.DROP, banned_words=("darn",), banned_words_action=WordAction.DROP
         )
     )
-    assert reason(a.decide(chat("see https://x.com/a"), 0)) is Reason.NOT_ALLOWED
+    assert reason(a.decide(chat("see https://x.com/a"), 0)) is Reason.LINK
     assert reason(a.decide(chat("oh darn it", "b"), 0)) is Reason.BANNED_WORD
     assert reason(a.decide(chat("   ", "c"), 0)) is Reason.EMPTY
     assert reason(a.decide(chat("<speak></speak>", "d"), 0)) is Reason.EMPTY
@@ -363,6 +364,64 @@ def test_moderation_deletes_and_purges() -> None:
     assert playing is not None and playing.id == "a1" and a.started("a1")
     p = a.decide(PurgeUser(login="Alice", reason="ban"), 0)
     assert isinstance(p, Control) and p.skip_id == "a1" and p.detail == "ban"
+
+
+# --- a donor's name is no Twitch login -------------------------------------------
+
+
+def tip(donor: str, text: str = "for the stream", id: str | None = None) -> Donation:
+    return Donation(id=id or next_id("tip"), user=user(donor), amount=25.0, message=text)
+
+
+def test_a_donor_is_external_whatever_the_adapter_built() -> None:
+    assert tip("JohnDoe").user.external
+    assert not chat("hi", "johndoe").user.external
+
+
+def test_a_timeout_of_a_twitch_user_named_like_a_donor_keeps_the_donation() -> None:
+    a = admission()
+    accepted(a.decide(tip("JohnDoe", id="tip1"), 0))
+    accepted(a.decide(chat("hello", "johndoe", id="c1"), 0))
+    d = a.decide(PurgeUser(login="johndoe", reason="timeout"), 0)
+    assert isinstance(d, Control) and [m.id for m in d.dropped] == ["c1"]
+    assert "tip1" in a.queue
+    playing = a.next_message(0)
+    assert playing is not None and playing.id == "tip1" and a.started("tip1")
+    d = a.decide(PurgeUser(login="JohnDoe"), 0)
+    assert isinstance(d, Control) and not d.skip_id  # the tip playing is not cut
+
+
+def test_a_tts_ban_of_a_login_does_not_touch_a_donor_of_that_name() -> None:
+    a = admission()
+    mod = user("mod", Role.MODERATOR)
+    assert isinstance(a.decide(Ban(by=mod, target="johndoe"), 0), Control)
+    m = accepted(a.decide(tip("JohnDoe", "Great stream!"), 0)).message
+    assert "Great stream!" in m.text  # a banned login's cheer would lose its words
+    playing = a.next_message(0)
+    assert playing is not None and a.started(playing.id)
+    again = a.decide(Ban(by=mod, target="JohnDoe"), 0)
+    assert isinstance(again, Control) and not again.skip_id and not again.dropped
+    assert reason(a.decide(chat("hi", "johndoe"), 0)) is Reason.BANNED_USER
+
+
+def test_a_donor_named_like_a_chatter_gives_that_chatter_no_own_skip() -> None:
+    a = admission()
+    accepted(a.decide(tip("alice", id="tip2"), 0))
+    playing = a.next_message(0)
+    assert playing is not None and playing.id == "tip2" and a.started("tip2")
+    assert reason(a.decide(Skip(by=user("alice")), 0)) is Reason.NOT_ALLOWED
+    accepted(a.decide(tip("bob"), 0))
+    q = a.decide(QueueQuery(by=user("bob")), 0)
+    assert isinstance(q, Control) and q.detail == "1 waiting"
+
+
+def test_a_donor_name_is_cleaned_as_a_field_and_as_speech() -> None:
+    a = admission(filters=FilterRules(banned_words=("darn",)))
+    donor = User("x", "Dar\u202en\x1b [[ bˈæd ]] <break time='9s'/>Fan")
+    m = accepted(a.decide(Donation(id="tip-x", user=donor, amount=5.0), 0)).message
+    assert m.name == "bleep Fan"
+    m = accepted(a.decide(tip("  d a r n  "), 0)).message
+    assert m.name == "bleep"
 
 
 def test_read_usernames_on_change() -> None:

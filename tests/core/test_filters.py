@@ -101,7 +101,7 @@ def test_links_are_replaced_stripped_or_dropped(link: str) -> None:
     assert text_of(message) == "check a link now"
     assert text_of(message, FilterRules(links=LinkAction.STRIP)) == "check now"
     dropped = clean(message, FilterRules(links=LinkAction.DROP))
-    assert dropped == Cleaned("", Reason.NOT_ALLOWED, "link")
+    assert dropped == Cleaned("", Reason.LINK, "link")
 
 
 def test_a_run_of_links_is_said_once() -> None:
@@ -124,6 +124,51 @@ def test_ordinary_dots_are_not_links(message: str) -> None:
     assert text_of(message) == message
 
 
+HIDDEN_LINKS = [
+    "VISIT MYSITE.COM NOW",
+    "Go To Example.Org Today",
+    "see evil。com",
+    "see evil．com",
+    "see evil｡com",
+    "see evil dot com",
+    "see evil DOT com/path",
+    "see evil(dot)com",
+    "see evil (dot) com",
+    "see evil[.]com",
+    "see evil [dot] com",
+    "see evil . com",
+    "see evil .com",
+    "see evil.cоm",  # Cyrillic о
+    "see ｅｖｉｌ．ｃｏｍ",
+    "see mysite.com.thanks",
+    "see 192.168.1.20:8080/admin",
+    "see evil.to/x",
+    "HTTPS://EVIL.EXAMPLE/X",
+]
+
+
+@pytest.mark.parametrize("message", HIDDEN_LINKS)
+def test_links_in_any_case_and_with_any_dot_are_caught(message: str) -> None:
+    assert clean(message, FilterRules(links=LinkAction.DROP)).reason is Reason.LINK
+    assert "a link" in text_of(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "ok. then we go",
+        "i.e. this, e.g. that",
+        "version 3.5 is out",
+        "I.E. E.G. U.S. a.m. p.m.",
+        "wait... what. ok",
+        "connect the dots",
+        "the end. Live long",
+    ],
+)
+def test_sentences_with_dots_are_not_links(message: str) -> None:
+    assert text_of(message, FilterRules(links=LinkAction.DROP)) == message
+
+
 def test_link_replacement_is_configurable_and_cannot_be_a_link() -> None:
     assert text_of("see x.com", FilterRules(link_replacement="un lien")) == "see un lien"
     assert text_of("see x.com ok", FilterRules(link_replacement="evil.com")) == "see ok"
@@ -143,11 +188,46 @@ BANNED = FilterRules(banned_words=("ass", "Bad Phrase", "scheiße"))
         ("this is a BAD   phrase indeed", "this is a bleep indeed"),
         ("so ein Scheiße", "so ein bleep"),
         ("as\u200bs", "bleep"),  # zero-width space inside the word
-        ("ass\u0336 asś", "ass\u0336 asś"),  # a mark makes it another word
+        ("ass\u0336 asś", "bleep bleep"),  # marks do not hide a word
     ],
 )
 def test_banned_words_are_masked_as_whole_words(message: str, spoken: str) -> None:
     assert text_of(message, BANNED) == spoken
+
+
+EVADE = FilterRules(banned_words=("badword", "slur", "bad phrase"))
+
+
+@pytest.mark.parametrize(
+    ("message", "spoken"),
+    [
+        ("you bàdwòrd", "you bleep"),
+        ("you bаdword", "you bleep"),  # Cyrillic а
+        ("you ВАDWОRD", "you bleep"),  # Cyrillic В, А, О
+        ("a s̲lur here", "a bleep here"),
+        ("a sl̸ur here", "a bleep here"),
+        ("a ｓｌｕｒ here", "a bleep here"),
+        ("a 𝐬𝐥𝐮𝐫 here", "a bleep here"),
+        ("a 𝓼𝓵𝓾𝓻 here", "a bleep here"),
+        ("a ꜱʟᴜʀ here", "a bleep here"),
+        ("you b.a.d.w.o.r.d!", "you bleep!"),
+        ("you b a d w o r d ok", "you bleep ok"),
+        ("you b-a-d_w-o-r-d ok", "you bleep ok"),
+        ("x b a d w o r d", "x bleep"),
+        ("a B. A. D. P. H. R. A. S. E.", "a bleep."),
+        ("so BAD   Phrase", "so bleep"),
+        ("slurp and badwords stay", "slurp and badwords stay"),
+        ("i am a bad boy", "i am a bad boy"),
+    ],
+)
+def test_banned_words_are_matched_however_they_are_spelled(message: str, spoken: str) -> None:
+    assert text_of(message, EVADE) == spoken
+
+
+def test_a_drop_catches_spelled_words_too() -> None:
+    rules = FilterRules(banned_words=("slur",), banned_words_action=WordAction.DROP)
+    for message in ("s.l.u.r", "sl̸ur", "ѕlur", "S L U R"):
+        assert clean(message, rules) == Cleaned("", Reason.BANNED_WORD, "banned word")
 
 
 def test_banned_words_can_drop_the_message_without_echoing_the_word() -> None:
@@ -209,7 +289,7 @@ def test_letters_in_every_script_stay(message: str) -> None:
         ("\u202egnp.exe\u202c is safe", "gnp.exe is safe"),
         ("he\u200bl\u2060lo\ufeff wor\u00adld", "hello world"),
         ("tab\tnew\nline\r\n end", "tab new line end"),
-        ("bell\x07 null\x00 esc\x1b[31m", "bell null esc[31m"),
+        ("bell\x07 null\x00 esc\x1b[31m", "bell null esc 31m"),
         ("no\u00a0break\u3000space", "no break space"),
     ],
 )
@@ -244,6 +324,24 @@ def test_markup_never_reaches_the_engine(message: str, spoken: str) -> None:
     result = clean(message, RULES)
     assert result.text == spoken
     assert result.reason == (None if spoken else Reason.EMPTY)
+
+
+@pytest.mark.parametrize(
+    ("message", "spoken"),
+    [
+        ("hi [[ bˈædwɜːd ]] there", "hi there"),
+        ("hi [[bˈædwɜːd]]there", "hi there"),
+        ("hi ［［ bˈædwɜːd ］］ there", "hi there"),
+        ("hi [\u200b[ bˈæd ]\u200b] there", "hi there"),
+        ("hi [[[ x ]]] there", "hi there"),
+        ("a [[ b [[ c ]] d ]] e", "a d e"),
+        ("open [[ never closed", "open never closed"),
+        ("[laughter] [edit] ok", "laughter edit ok"),
+        ("<<ˈ|b|æ|d>> ok", "ˈ|b|æ|d ok"),
+    ],
+)
+def test_engine_control_syntax_never_reaches_the_engine(message: str, spoken: str) -> None:
+    assert text_of(message) == spoken
 
 
 # --- commands, repeats, length -------------------------------------------------
@@ -355,7 +453,9 @@ PIECES = st.sampled_from(
     [" ", "  ", "\t", "\n", "a", "b", "ass", "Cheer100", "Kappa", "!cmd", "!", ".", "com",
      "example.com", "x.be/", "https://", "www.", "@", "<", ">", "</b>", "&lt;", "<3", "\u0301",
      "\u0336", "\u200b", "\u202e", "\u1100", "\u1161", "\u11a8", "가", "😂", "\ufe0f",
-     "日", "本", "น", "\u0e49", "1", "0", "ooooo", "lol", "LOL", "é", "e\u0301", "Ａ"]
+     "日", "本", "น", "\u0e49", "1", "0", "ooooo", "lol", "LOL", "é", "e\u0301", "Ａ",
+     "[[", "]]", "[", "]", "a s s", "a.s.s", "а", "ѕ", "\u0332", "dot", " dot ", "。", "(dot)",
+     "[.]", "COM", "to/", "ß", "ﬁ", "-", "_"]
 )  # fmt: skip
 CHAT = st.lists(PIECES, max_size=60).map("".join) | st.text(max_size=400)
 RULE_SETS = st.builds(
@@ -382,6 +482,7 @@ def shape(ch: str) -> str:
 def check_output(result: Cleaned, rules: FilterRules) -> None:
     text = result.text
     assert "<" not in text and ">" not in text
+    assert "[" not in text and "]" not in text
     assert len(text) <= rules.max_length
     shapes = "".join(map(shape, text))
     assert "x" not in shapes and "mmm" not in shapes  # no emoji, controls or zalgo
