@@ -52,6 +52,7 @@ fmt: setup
 
 bench: setup
 	$(BIN)/python bench/admission.py
+	$(BIN)/python bench/filters.py
 	$(BIN)/python bench/sound.py
 
 clean:
