@@ -435,6 +435,14 @@ HUGE = [
     "日本" * 50_000,
     "www." * 25_000,
     "a.com" * 20_000,
+    "-.-." * 25_000,
+    "1" * 99_999 + "a",
+    "[[" * 50_000,
+    "a dot " * 16_000,
+    "a (dot) " * 12_000,
+    "b a d " * 16_000,
+    "a.b." * 25_000,
+    "а.ѕ." * 25_000,
 ]
 
 
@@ -508,3 +516,24 @@ def test_clean_is_safe_and_idempotent(message: str, rules: FilterRules) -> None:
 @given(message=st.text(max_size=2_000))
 def test_clean_never_raises_on_any_text_with_default_rules(message: str) -> None:
     check_output(clean(message, RULES), RULES)
+
+
+STRESS = st.lists(
+    st.tuples(PIECES | st.text(min_size=1, max_size=8), st.integers(1, 400)), min_size=1, max_size=4
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(units=STRESS, rules=RULE_SETS)
+def test_a_2000_char_text_is_cleaned_in_bounded_time(
+    units: list[tuple[str, int]], rules: FilterRules
+) -> None:
+    """Runs of one piece are what makes a backtracking pattern quadratic; the
+    bound is ~20x the worst measured (bench/filters.py), so only a quadratic
+    step (the old link pattern took ~1 s) can fail it."""
+    text = "".join(piece * count for piece, count in units)
+    text = (text * (2_000 // len(text) + 1))[:2_000]
+    clean("warm", rules)  # compiling the rules is not cleaning
+    started = time.perf_counter()
+    clean(text, rules)
+    assert time.perf_counter() - started < 0.1
