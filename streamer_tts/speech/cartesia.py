@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from cartesia.lib._tts import AsyncTTSResourceConnection, AsyncWebSocketContext
     from websockets.asyncio.client import ClientConnection
 
-__all__ = ["CartesiaEngine", "CartesiaSynthesis"]
+__all__ = ["CartesiaEngine", "CartesiaSynthesis", "plain_transcript"]
 
 _LOG = logging.getLogger(__name__)
 ENGINE_NAME: Final = "cartesia"
@@ -73,6 +74,18 @@ def _error_text(event: Any) -> str:
     text = f"{title}: {message}" if message else str(title)
     details = ", ".join(str(d) for d in (code, status) if d)
     return f"{text} ({details})" if details else text
+
+
+_TAG = re.compile(r"<[^<>]*>")
+_MARKUP_CHARS = re.compile(r"[<>\[\]]+")
+
+
+def plain_transcript(text: str) -> str:
+    """`text` with nothing Cartesia would act on rather than read: SSML-like
+    tags (`<break time="9s"/>`, `<speed>`, `<emotion>`, `<spell>`), IPA in
+    `<<...>>` and bracketed cues such as `[laughter]`. The filters remove these
+    from viewer text already; this is the last line, right at the socket."""
+    return " ".join(_MARKUP_CHARS.sub(" ", _TAG.sub(" ", text)).split())
 
 
 def split_whole_samples(data: bytes, frame_bytes: int) -> tuple[bytes, bytes]:
@@ -272,7 +285,11 @@ class CartesiaEngine:
             )
             try:
                 await asyncio.wait_for(
-                    ctx.send(transcript=text, voice={"mode": "id", "id": voice}, continue_=False),
+                    ctx.send(
+                        transcript=plain_transcript(text),
+                        voice={"mode": "id", "id": voice},
+                        continue_=False,
+                    ),
                     _SEND_TIMEOUT_S,
                 )
             except ConnectionClosed:

@@ -26,13 +26,20 @@ from streamer_tts.speech.base import (
 if TYPE_CHECKING:
     from piper import PiperVoice, SynthesisConfig
 
-__all__ = ["PiperEngine", "PiperSynthesis"]
+__all__ = ["PiperEngine", "PiperSynthesis", "no_phonemes"]
 
 _LOG = logging.getLogger(__name__)
 ENGINE_NAME: Final = "piper"
 _MAX_SENTENCES_AHEAD: Final = 4
 """Sentences synthesized ahead of the player: enough to hide synthesis time (~0.13x
 real time), few enough that a long message doesn't hold megabytes of PCM."""
+
+
+def no_phonemes(text: str) -> str:
+    """`text` without square brackets: Piper reads `[[ ... ]]` as raw phonemes,
+    which would speak anything past every word filter. The filters remove them
+    from viewer text already; this is the last line, right at the voice."""
+    return text.replace("[", " ").replace("]", " ")
 
 
 def _default_voice_paths() -> tuple[str, str]:
@@ -129,7 +136,7 @@ class PiperEngine:
     def _sentences(self, text: str) -> Iterator[bytes]:
         """A lazy per-sentence PCM iterator; advanced only inside the worker thread."""
         assert self._voice is not None
-        for chunk in self._voice.synthesize(text, syn_config=self._syn_config):
+        for chunk in self._voice.synthesize(no_phonemes(text), syn_config=self._syn_config):
             yield chunk.audio_int16_bytes
 
     def _shutdown_executor(self) -> None:

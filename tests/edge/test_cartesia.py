@@ -301,3 +301,13 @@ def test_split_whole_samples_carries_an_odd_byte() -> None:
     assert split_whole_samples(b"\x01\x02\x03", 2) == (b"\x01\x02", b"\x03")
     assert split_whole_samples(b"\x03\x04\x05\x06", 2) == (b"\x03\x04\x05\x06", b"")
     assert split_whole_samples(b"", 2) == (b"", b"")
+
+
+async def test_markup_never_reaches_the_socket(
+    server: FakeCartesiaServer, engine: CartesiaEngine
+) -> None:
+    hostile = 'hi <break time="9s"/><speed ratio="0.6"/> [laughter] <<ˈ|b|æ|d>> <spell>x</spell>'
+    await collect(engine.synthesize(hostile))
+    sent = server.requests[-1]["transcript"]
+    assert sent == "hi laughter x"  # the IPA inside <<...>> goes with its tag
+    assert not set(sent) & set("<>[]")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from streamer_tts.core.filters import FilterRules, clean
 from streamer_tts.speech.base import Engine, EngineConfigError, PcmFormat, Synthesis
 from streamer_tts.speech.piper import PiperEngine
 
@@ -139,6 +140,44 @@ async def test_voice_is_loaded_once_never_per_message(
     chunks = await timed_chunks(engine.synthesize("Hello chat."))
 
     assert chunks and engine._voice is voice
+
+
+def phonemes(voice: Any, text: str) -> str:
+    """What Piper will speak, as the real phonemizer gives it."""
+    return " | ".join("".join(sentence) for sentence in voice.phonemize(text))
+
+
+async def test_viewer_text_never_reaches_piper_as_raw_phonemes(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voice: Any = engine._voice
+    raw = "hi [[ bˈædwɜːd ]] there"
+    banned = FilterRules(banned_words=("badword",))
+    # the threat: the block is spoken verbatim, exactly as the banned word
+    assert "bˈædwɜːd" in phonemes(voice, raw)
+    assert phonemes(voice, raw) == phonemes(voice, "hi badword there")
+    assert clean("hi badword there", banned).text == "hi bleep there"
+
+    # the filters drop the block whole
+    cleaned = clean(raw, banned).text
+    assert cleaned == "hi there"
+    assert phonemes(voice, cleaned) == phonemes(voice, "hi there")
+
+    # the engine's own backstop: even unfiltered, Piper gets no block to obey
+    seen: list[str] = []
+    real_synthesize = voice.synthesize
+
+    def recording_synthesize(text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        seen.append(text)
+        yield from real_synthesize(text, *args, **kwargs)
+
+    monkeypatch.setattr(voice, "synthesize", recording_synthesize)
+    audio = b"".join([chunk async for chunk in engine.synthesize(raw)])
+    assert seen and not set("".join(seen)) & set("[]")
+    assert "bˈædwɜːd" not in phonemes(voice, seen[0])
+    # read as characters, it is far longer than the two-syllable word it hid
+    obeyed = b"".join(c.audio_int16_bytes for c in real_synthesize(raw))
+    assert len(audio) > 2 * len(obeyed)
 
 
 async def test_missing_model_is_a_config_error_naming_the_path(tmp_path: Path) -> None:
