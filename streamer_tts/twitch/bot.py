@@ -48,6 +48,7 @@ _REASON_WORDS = {
     "user_limit": "you already have messages waiting",
     "not_allowed": "not allowed",
     "banned_word": "that word is not allowed",
+    "link": "links are not read",
     "banned_user": "you are banned from TTS",
     "empty": "nothing left to read",
     "queue_full": "the queue is full, try later",
