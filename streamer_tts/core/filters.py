@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import enum
 import functools
-import itertools
 import operator
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from typing import TypeAlias
+from dataclasses import dataclass
 
+from .banned import BannedWords
 from .decisions import Reason
-from .fold import fold, letter_positions, spelled
-from .links import MAYBE_LINK, link_spans
+from .fold import fold, replace_spans
+from .links import MARK, MAYBE_LINK, link_spans
 
 __all__ = ["DEFAULT_CHEER_PREFIXES", "Cleaned", "FilterRules", "LinkAction", "WordAction", "clean"]
 
@@ -43,6 +42,9 @@ MAX_BANNED_WORD_CHARS = 100
 MAX_RECLEANS = 3
 """A cut inside a word can expose a new token ("日example.com" from
 "日example.com日本"), so a cut text is cleaned again, at most this often."""
+MAX_LINK_SCANS = 3
+"""A link found can join its neighbours into a longer one ("x.be/ dot com"):
+the text is scanned again, this often at most."""
 RULES_CACHE_SIZE = 16
 """Compiled rule sets kept; a daemon has one, tests a handful."""
 
@@ -208,7 +210,7 @@ _MARKUP = re.compile(
     r"</?[A-Za-z][^<>]*>|<[!?][^<>]*>|<3+(?!\d)|[<>]|&(?:lt|gt|#0*6[02]|#x0*3[ce]);?",
     re.IGNORECASE,
 )
-_LINK_MARK = "\x00"  # controls are gone by then, so it cannot be chat's own
+_LINK_MARK = MARK
 _LINK_MARKS = re.compile(f"{_LINK_MARK}(?: ?{_LINK_MARK})*")
 _ASCII_DIGIT = re.compile("[0-9]")  # `re` tests this class far faster than \d
 _DIGIT = re.compile(r"\d")
@@ -236,40 +238,8 @@ class _Compiled:
     repeat_chars: re.Pattern[str]
     repeat_chars_to: str
     link_to: str  # spaced, so the replacement never glues onto a word
-    banned: re.Pattern[str] | None  # whole words, in folded text
-    spelled: re.Pattern[str] | None  # anywhere in the letters of a spelled-out run
+    banned: BannedWords | None
     mask: str
-
-
-_Trie: TypeAlias = dict[str, "_Trie"]
-
-
-def _trie(words: Iterable[str]) -> str:
-    """An alternation shaped as a trie: `re` tries branches one by one, so a flat
-    list of 500 banned words would cost 500 tests at every position."""
-    root: _Trie = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: _Trie) -> str:
-        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(root)
-
-
-def _words_pattern(words: set[str], edges: bool) -> re.Pattern[str] | None:
-    if not words:
-        return None
-    first = re.escape("".join(sorted({w[0] for w in words})))
-    body = f"(?=[{first}])(?:{_trie(words)})"
-    return re.compile(rf"(?<!\w){body}(?!\w)" if edges else body)
 
 
 def _strip_brackets(text: str) -> str:
@@ -297,65 +267,32 @@ def _compile(rules: FilterRules) -> _Compiled:
     link_to = settle(rules.link_replacement)
     if link_spans(link_to):  # a link as replacement would never settle
         link_to = ""
-    words = {" ".join(fold(settle(w)).text.split()) for w in rules.banned_words} - {""}
-    # a spelled-out run has no spaces: "b a d p h r a s e" is the phrase "bad phrase"
-    letters = {w.replace(" ", "") for w in words if w.replace(" ", "").isalpha()}
-    compiled = _Compiled(
+    banned = BannedWords(settle(w) for w in rules.banned_words)
+    mask = settle(rules.mask) if banned else ""
+    if banned.spans(mask) or link_spans(mask):  # it would be masked again
+        mask = ""
+    return _Compiled(
         rules=rules,
         has_repeat=re.compile(r"(.)" + r"\1" * n_chars, re.DOTALL),
         repeat_chars=repeat_chars,
         repeat_chars_to=repeat_chars_to,
         link_to=f" {link_to} " if link_to else " ",
-        banned=_words_pattern(words, edges=True),
-        spelled=_words_pattern(letters, edges=False),
-        mask="",
+        banned=banned if banned else None,
+        mask=mask,
     )
-    if compiled.banned is None:
-        return compiled
-    mask = settle(rules.mask)
-    if _banned_spans(mask, compiled) or link_spans(mask):  # it would be masked again
-        mask = ""
-    return replace(compiled, mask=mask)
-
-
-def _banned_spans(text: str, c: _Compiled) -> list[tuple[int, int]]:
-    """Spans of `text` holding a banned word, found in its folded form."""
-    assert c.banned is not None
-    folded = fold(text)
-    spans = [folded.span(*m.span()) for m in c.banned.finditer(folded.text)]
-    if c.spelled is not None:
-        for letters, start, run in spelled(folded.text):
-            if c.spelled.search(letters):
-                where = letter_positions(run, start)
-                for m in c.spelled.finditer(letters):
-                    spans.append(folded.span(where[m.start()], where[m.end() - 1] + 1))
-    return spans
-
-
-def _mask(text: str, spans: list[tuple[int, int]], mask: str) -> str:
-    """`text` with each span (merged where they overlap) replaced by `mask`."""
-    pieces: list[str] = []
-    last = 0
-    for start, end in sorted(spans):
-        if start < last:  # overlaps the previous one: extend it
-            start = last
-            if end <= last:
-                continue
-            pieces.pop()
-        pieces.append(text[last:start])
-        pieces.append(mask)
-        last = end
-    pieces.append(text[last:])
-    return "".join(pieces)
 
 
 def _mark_links(text: str) -> str:
     """Each link replaced by `_LINK_MARK`; look-alike letters are folded first."""
-    folded = fold(text) if not text.isascii() else None
-    spans = link_spans(folded.text if folded is not None else text)
-    if folded is not None:
-        spans = [folded.span(start, end) for start, end in spans]
-    return _mask(text, spans, _LINK_MARK) if spans else text
+    for _ in range(MAX_LINK_SCANS):
+        folded = fold(text) if not text.isascii() else None
+        spans = link_spans(folded.text if folded is not None else text)
+        if not spans:
+            break
+        if folded is not None:
+            spans = [folded.span(start, end) for start, end in spans]
+        text = replace_spans(text, spans, _LINK_MARK)
+    return text
 
 
 # --- the pipeline --------------------------------------------------------------
@@ -391,10 +328,13 @@ def clean(
 
 
 def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Cleaned, bool]:
-    """One pass; the flag says a cut split a word, so the result needs another.
+    """One pass; the flag says the result needs another (a cut split a word,
+    a mask replaced one).
 
     The order keeps cleaning idempotent: every removal leaves a space, and each
-    step runs after those that could expose its input.
+    step runs after those that could expose its input: links are found after
+    everything that removes words between a name and its dot ("x Cheer1 dot
+    com", "x dot dot com").
     """
     rules = c.rules
     if text.isascii():
@@ -408,39 +348,42 @@ def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Clea
         text = _strip_brackets(text)
     if c.has_repeat.search(text):  # before links: "wwwwww.x.com"
         text = c.repeat_chars.sub(c.repeat_chars_to, text)
-    text = " ".join(text.split())
+    if (_ASCII_DIGIT if text.isascii() else _DIGIT).search(text):
+        text = _CHEER.sub(lambda m: " " if m[1].lower() in prefixes else m[0], text)
+        text = _LONG_NUMBER.sub(" ", text)
+    text = _collapse_words(" ".join(text.split()), rules.max_repeat_words)
     if MAYBE_LINK.search(text):
         text = _mark_links(text)
         if _LINK_MARK in text:
             if rules.links is LinkAction.DROP:
                 return _LINK_DROPPED, False
             text = _LINK_MARKS.sub(c.link_to if rules.links is LinkAction.REPLACE else " ", text)
-    if (_ASCII_DIGIT if text.isascii() else _DIGIT).search(text):
-        text = _CHEER.sub(lambda m: " " if m[1].lower() in prefixes else m[0], text)
-        text = _LONG_NUMBER.sub(" ", text)
-    text = " ".join(text.split())
-    if c.banned is not None and (spans := _banned_spans(text, c)):
+            text = " ".join(text.split())
+    recut = False
+    if c.banned is not None and (spans := c.banned.spans(text)):
         if rules.banned_words_action is WordAction.DROP:
             return _BANNED, False
         # The mask may meet its neighbours' punctuation, or be empty.
-        text = _mask(text, spans, c.mask)
+        text = replace_spans(text, spans, c.mask)
         text = " ".join(c.repeat_chars.sub(c.repeat_chars_to, text).split())
+        recut = True
     if rules.strip_commands and text.startswith("!"):
         text = _COMMANDS.sub("", text)
-    keys = text.lower().split(" ")
-    if len(set(keys)) < len(keys) and any(map(operator.eq, keys, itertools.islice(keys, 1, None))):
-        text = _collapse_words(text, keys, rules.max_repeat_words)
-    detail, recut = "", False
+    text = _collapse_words(text, rules.max_repeat_words)
+    detail = ""
     if len(text) > rules.max_length:
-        text, recut = _truncate(text, rules.max_length)
-        detail = "truncated"
+        text, cut = _truncate(text, rules.max_length)
+        recut, detail = recut or cut, "truncated"
     if not _SPEAKABLE.search(text):
         return _EMPTY, False
     return Cleaned(text, None, detail), recut
 
 
-def _collapse_words(text: str, keys: list[str], most: int) -> str:
+def _collapse_words(text: str, most: int) -> str:
     """Keep at most `most` of each run of one word, ignoring case."""
+    keys = text.lower().split(" ")
+    if len(set(keys)) == len(keys) or not any(map(operator.eq, keys, keys[1:])):
+        return text
     kept: list[str] = []
     previous, run = "", 0
     for word, key in zip(text.split(" "), keys, strict=True):
@@ -452,11 +395,13 @@ def _collapse_words(text: str, keys: list[str], most: int) -> str:
 
 
 def _truncate(text: str, limit: int) -> tuple[str, bool]:
-    """Cut to `limit` characters between words; flag a cut not at a space.
+    """Cut to `limit` characters between words; flag a result that needs
+    cleaning again: a cut not at a space, or a new first word (a command?).
 
     Scripts written without spaces may be cut between any two characters. A
     first word longer than the limit is no speech: it goes, and the rest is tried.
     """
+    new_start = False
     while len(text) > limit:
         head = text[: limit + 1]
         best = head.rfind(" ")
@@ -464,9 +409,10 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
             for run in _tables().no_space.finditer(head, best + 1):
                 best = max(best, min(run.end(), limit))
         if best > 0:
-            return text[:best].rstrip(), text[best] != " "
+            return text[:best].rstrip(), new_start or text[best] != " "
         space = text.find(" ")
         if space < 0:
             return "", True
         text = text[space + 1 :]
+        new_start = True
     return text, True

@@ -17,7 +17,15 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 
-__all__ = ["FOLD_CACHE_SIZE", "Folded", "fold", "fold_char", "letter_positions", "spelled"]
+__all__ = [
+    "FOLD_CACHE_SIZE",
+    "Folded",
+    "fold",
+    "fold_char",
+    "letter_positions",
+    "replace_spans",
+    "spelled",
+]
 
 FOLD_CACHE_SIZE = 8192
 """Distinct characters folded and kept; a chat uses a few hundred."""
@@ -118,3 +126,25 @@ def spelled(folded: str) -> Iterator[tuple[str, int, str]]:
 def letter_positions(run: str, start: int) -> list[int]:
     """Where each letter of a spelled run (as :func:`spelled` gave it) is."""
     return [start + m.start() for m in _LETTER.finditer(run)]
+
+
+def replace_spans(text: str, spans: list[tuple[int, int]], by: str) -> str:
+    """`text` with each span replaced by `by`; overlapping spans merge first."""
+    pieces: list[str] = []
+    last = 0
+    for start, end in _merged(spans):
+        pieces.append(text[last:start])
+        pieces.append(by)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["MAYBE_LINK", "link_spans"]
+__all__ = ["MARK", "MAYBE_LINK", "link_spans"]
+
+MARK = "\ue000"
+"""Stands for a link already found, and counts as a link itself: "MARK dot com"
+is one link too. A private-use character, so never chat's own by then."""
 
 _TLDS = frozenset(
     {
@@ -28,18 +32,18 @@ _WORD_TLDS = frozenset(
 )
 """Also common words ("ok.so what"): a link only with a path ("youtu.be/x")."""
 
-_LABEL = r"[\w@+-]+"
+_LABEL = r"[\w@+\-\ue000]+"
 # A dot between two labels: ".", "。" or "·" touching the next label (not
 # "ok. then"), a dot with a space before it, a bracketed dot ("[.]", "(dot)"),
 # or the word " dot ". Whitespace is single spaces by the time this runs.
 _DOT = r"(?:[.。·](?! )| [.。·] ?| ?[\[({] ?(?:[.。·]|dot) ?[\])}] ?| dot )"
 _DOTS = re.compile(_DOT, re.IGNORECASE)
 # Starts only where a label starts, so a chain is never re-scanned from inside.
-_CHAIN = re.compile(rf"(?<![\w@+-]){_LABEL}(?:{_DOT}{_LABEL})+", re.IGNORECASE)
+_CHAIN = re.compile(rf"(?<![\w@+\-\ue000]){_LABEL}(?:{_DOT}{_LABEL})+", re.IGNORECASE)
 _SCHEME = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
 _TAIL = re.compile(r"(?::\d{1,5})?(?:[/?#]\S*)?")
 _IP_PART = re.compile(r"\d{1,3}")
-MAYBE_LINK = re.compile(r"[.。·] ?[\w@+-]|[\[({] ?(?:[.。·]|dot)| dot |://", re.IGNORECASE)
+MAYBE_LINK = re.compile(r"[.。·] ?[\w@+\-\ue000]|[\[({] ?(?:[.。·]|dot)| dot |://", re.IGNORECASE)
 """A cheap test: no match, no link."""
 
 
@@ -77,7 +81,7 @@ def _link_end(chain: re.Match[str], text: str) -> int:
     """
     labels = _DOTS.split(chain.group())
     last = labels[-1].lower()
-    if last in _TLDS or (len(labels) > 2 and labels[0].lower() == "www"):
+    if last in _TLDS or (len(labels) > 2 and labels[0].lower() == "www") or MARK in chain.group():
         return _tail(text, chain.end())
     if last in _WORD_TLDS:  # only with a path: "youtu.be/x", not "ok.so"
         tail = _tail(text, chain.end())
