@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,7 @@ def _scrub(line: str, secrets: set[str]) -> str:
 
 
 def _explain(
-    error: ValidationError, *, hide: list[tuple[str, ...]], env: set[str] = frozenset()
+    error: ValidationError, *, hide: list[tuple[str, ...]], env: Set[str] = frozenset()
 ) -> list[str]:
     lines = []
     for item in error.errors(include_url=False):
@@ -213,7 +213,7 @@ def _explain(
     return lines
 
 
-def _shown(loc: tuple[str | int, ...], value: object, env: set[str]) -> str:
+def _shown(loc: tuple[str | int, ...], value: object, env: Set[str]) -> str:
     """The bad value as the user wrote it, unless it is or may hold a secret:
     a secret-named key, a section that holds secrets (a key pasted where the
     section goes), a value from the environment, a whole mapping or list."""
