@@ -266,9 +266,9 @@ class ControlApi:
         """One message in, one reply out: `({"ok": ...}, http status)`."""
         try:
             msg = parse_message(data)
+            return await _HANDLERS[msg.type](self, msg)
         except BadMessage as e:
             return {"ok": False, "error": str(e)}, 400
-        return await _HANDLERS[msg.type](self, msg)
 
     async def _decide(self, event: object, mid: str) -> tuple[dict[str, Any], int]:
         decision = await self.conductor.ask(event)
@@ -289,15 +289,20 @@ class ControlApi:
         assert isinstance(msg, DonationIn)
         mid = f"api:{msg.id}" if msg.id else f"api:{uuid.uuid4()}"
         user = User(msg.donor_name.lower(), msg.donor_name)  # cleaned, never empty
-        event = Donation(
-            id=mid, user=user, amount=msg.amount, currency=msg.currency, message=msg.message
+        event = _build(
+            Donation,
+            id=mid,
+            user=user,
+            amount=msg.amount,
+            currency=msg.currency,
+            message=msg.message,
         )
         return await self._decide(event, mid)
 
     async def _tts(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
         assert isinstance(msg, TtsIn)
         mid = f"api:{msg.id}" if msg.id else f"api:{uuid.uuid4()}"
-        event = Announce(id=mid, user=API_USER, message=msg.text, priority=msg.priority)
+        event = _build(Announce, id=mid, user=API_USER, message=msg.text, priority=msg.priority)
         return await self._decide(event, mid)
 
     async def _command(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
@@ -352,6 +357,15 @@ _HANDLERS: dict[str, _Handler] = {
 }
 if set(_HANDLERS) != set(MESSAGE_TYPES):  # every message type has exactly one handler
     raise TypeError(f"API handlers {sorted(_HANDLERS)} != message types {sorted(MESSAGE_TYPES)}")
+
+
+def _build(kind: Callable[..., object], **fields: Any) -> object:
+    """A core event from checked fields; should the core still refuse one, the
+    client hears why (400), the daemon does not fail (500)."""
+    try:
+        return kind(**fields)
+    except ValueError as e:
+        raise BadMessage(str(e)) from None
 
 
 def _host_name(host: str) -> str:
