@@ -2,10 +2,10 @@
 // The WebSocket to the daemon, shared by the overlay and the dashboard.
 // The token comes from the page's own URL (?token=...): the overlay's read-only
 // token may only subscribe, whose reply says what is playing (passed to onOpen).
-// Replies carry no id but
-// come back in the order the requests were sent, so a FIFO of resolvers pairs
-// them; pushed events ({"type": "event"}) go to onEvent. When the daemon goes
-// away the socket is reopened every 2 s until it is back.
+// Replies carry no id but come back in the order the requests were sent, so a
+// FIFO of resolvers pairs them; pushed events ({"type": "event"}) go to
+// onEvent. When the daemon goes away the socket is reopened every 2 s until it
+// is back.
 
 const RETRY_MS = 2000;
 
