@@ -76,7 +76,7 @@ def _show_api(daemon: Daemon) -> None:
     if api is None:
         return
     print(f"\n  dashboard: {api.url}/dashboard?token={api.token}")
-    print(f"  overlay:   {api.url}/overlay?token={api.token}")
+    print(f"  overlay:   {api.url}/overlay?token={api.overlay_token}  (read-only token)")
     print(
         f"  a donation: curl -s -H 'Authorization: Bearer {api.token}' -X POST "
         f'{api.url}/api/donation -d \'{{"donor_name": "JohnDoe", "amount": 25.0, '

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from ..core.commands import CommandKey
 from ..core.decisions import Priority
 from ..core.events import Role, Source
 from ..core.filters import FilterRules, LinkAction, WordAction
 from ..core.limits import LimitPolicy, RateSpec
-from ..core.permissions import Permissions
+from ..core.permissions import DEFAULT_PERMISSIONS, Permissions
 from ..core.rules import DEFAULT_SOURCES, NameMode, Rules, SourceRule
 from ..core.tiers import Tier, TierTable
 from .schema import Config, Rate
@@ -61,7 +62,10 @@ def to_rules(config: Config) -> Rules:
             paid_exempt=lim.paid_exempt,
         ),
         permissions=Permissions(
-            {key: Role.parse(getattr(config.commands, key).allow) for key in _COMMAND_KEYS}
+            {  # API-only commands (remove) keep the core's role; the rest are configured
+                **DEFAULT_PERMISSIONS,
+                **{str(key): Role.parse(getattr(config.commands, key).allow) for key in CommandKey},
+            }
         ),
         ignore_users=frozenset(u.strip().lower().lstrip("@") for u in config.sources.ignore_users),
         read_usernames=NameMode(config.sources.read_usernames),
@@ -71,6 +75,3 @@ def to_rules(config: Config) -> Rules:
         aging_seconds=config.queue.aging_seconds,
         clear_drops_paid=config.queue.clear_drops_paid,
     )
-
-
-_COMMAND_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban")

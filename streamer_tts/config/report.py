@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..core.commands import CommandKey
 from ..core.events import Source
 from ..core.rules import Rules
 from .schema import Config
@@ -68,11 +69,11 @@ def rules_table(config: Config, rules: Rules) -> str:
     parts.append(_table("Limits", ("limit", "value"), limits))
     perms = [
         (
-            key,
+            str(key),
             "!" + getattr(config.commands, key).name,
-            str(role) + ("" if key == "tts" else " and up"),
+            str(rules.permissions.required[key]) + ("" if key == CommandKey.TTS else " and up"),
         )
-        for key, role in rules.permissions.required.items()
+        for key in CommandKey
     ]
     parts.append(_table("Commands", ("command", "chat", "allowed"), perms))
     f = rules.filters

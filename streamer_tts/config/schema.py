@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ..core.commands import CommandKey
 from ..core.events import Source
 from ..core.rules import PLACEHOLDERS, template_fields
 
@@ -134,7 +135,14 @@ class ApiSource(SourceModel):
 
 class Sources(Strict):
     read_usernames: Literal["always", "never", "on_change"] = "on_change"
-    ignore_users: list[str] = ["nightbot", "streamelements", "streamlabs", "moobot", "fossabot"]
+    ignore_users: list[str] = [
+        "nightbot",
+        "streamelements",
+        "streamlabs",
+        "moobot",
+        "fossabot",
+        "wizebot",
+    ]
     chat: SourceModel = SourceModel()
     cheer: SourceModel = SourceModel()
     subscription: SourceModel = SourceModel()
@@ -199,11 +207,15 @@ class Commands(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Commands:
-        names = [getattr(self, k).name.lower() for k in type(self).model_fields if k != "replies"]
+        names = [getattr(self, k).name.lower() for k in CommandKey]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"two commands share the name {dupes[0]!r}")
         return self
+
+
+if set(Commands.model_fields) - {"replies"} != set(CommandKey):  # one list of commands
+    raise TypeError("config Commands must have exactly one field per core CommandKey")
 
 
 class Queue(Strict):
