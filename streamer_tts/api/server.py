@@ -34,6 +34,9 @@ from ..core.events import (
     Unban,
     User,
 )
+from ..tips import speakerbot
+from ..tips.webhooks import PREFIX as WEBHOOKS
+from ..tips.webhooks import Webhooks
 from .messages import BadMessage, DonationIn, IdIn, SimpleIn, TtsIn, UserIn, parse_message
 from .metrics import CONTENT_TYPE, Metrics
 from .pages import add_pages
@@ -70,6 +73,7 @@ class ControlApi:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._sockets: set[web.WebSocketResponse] = set()  # open pages and tools
         self._remove_listener: Any = None
+        self.webhooks = Webhooks()  # tip providers' POSTs; they check their own secret
 
     @property
     def url(self) -> str:
@@ -81,6 +85,7 @@ class ControlApi:
         app.router.add_get("/api/queue", self._http)
         app.router.add_post("/api/{action}", self._http)
         add_pages(app)
+        self.webhooks.add_to(app)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -109,6 +114,8 @@ class ControlApi:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith(WEBHOOKS):
+            return await handler(request)
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         given = given or request.query.get("token", "")
         if not secrets.compare_digest(given.encode(), self.token.encode()):
@@ -166,6 +173,9 @@ class ControlApi:
                     data = json.loads(msg.data)
                 except ValueError:
                     await ws.send_json({"ok": False, "error": "message is not JSON"})
+                    continue
+                if speakerbot.is_request(data):  # Streamer.bot driving us as Speaker.bot
+                    await ws.send_json(await speakerbot.answer(self.handle, data))
                     continue
                 if isinstance(data, dict) and data.get("type") == "subscribe" and events is None:
                     events = asyncio.Queue(MAX_CLIENT_BACKLOG)
