@@ -103,13 +103,14 @@ class FakeStreamlabs(FakeServer):
         currency: str = "USD",
         message: str = "",
     ) -> None:
+        formatted = f"{amount} {currency}"
         item = {
             "_id": donation_id,
             "id": 90_000_000 + len(self.history),
             "name": name,
             "amount": str(amount),
-            "formatted_amount": f"{float(amount):.2f} {currency}",
-            "formattedAmount": f"{float(amount):.2f} {currency}",
+            "formatted_amount": formatted,
+            "formattedAmount": formatted,
             "message": message,
             "currency": currency,
             "from": name,
