@@ -58,6 +58,12 @@ async def test_webhook_tip_read_once_private_hidden_restart(tmp_path: Path) -> N
                 assert r.status == 404
             async with http.get(f"{rig.url}/api/queue") as r:
                 assert r.status == 401  # the rest of the API still wants its token
+            auth = {"Authorization": f"Bearer {rig.token}"}
+            async with http.get(f"{rig.url}/metrics", headers=auth) as r:
+                metrics = await r.text()
+        assert 'tts_tips_total{currency="EUR",source="kofi"} 1.0' in metrics
+        assert 'tts_tips_total{currency="USD",source="kofi"} 1.0' in metrics
+        assert 'tts_tip_amount_total{currency="EUR",source="kofi"} 25.0' in metrics
         await rig.wait("tips.ignored", count=5, source="kofi")
         await asyncio.sleep(0.3)
         assert {r["id"] for r in rig.find("tts.accepted")} == {"kofi:tx-1", "kofi:tx-2"}
