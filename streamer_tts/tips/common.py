@@ -63,9 +63,11 @@ def make_tip(
     """A core `Tip` from a provider's raw fields; raises `BadTip` naming the field."""
     if not isinstance(provider_id, str | int) or not str(provider_id).strip():
         raise BadTip("no id")
+    if isinstance(amount, bool) or not isinstance(amount, int | float | str):
+        raise BadTip("amount is not a number")
     try:
-        value = float(amount)  # type: ignore[arg-type]  # Streamlabs and Ko-fi send strings
-    except (TypeError, ValueError):
+        value = float(amount)  # Streamlabs and Ko-fi send strings
+    except ValueError:
         raise BadTip("amount is not a number") from None
     if not (math.isfinite(value) and 0 < value < 1e9):
         raise BadTip("amount is not a positive number")
@@ -95,7 +97,8 @@ class TipSink:
 
     def __init__(self, conductor: Conductor) -> None:
         self.conductor = conductor
-        self._unknown: set[str] = set()  # currencies already logged as unknown
+        # currencies already logged as unknown (three-letter codes: bounded)
+        self._unknown: set[str] = set()
 
     def ignored(self, source: Source, reason: str) -> None:
         logs.emit("tips.ignored", source=source.value, reason=reason)

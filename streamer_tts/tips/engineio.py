@@ -106,6 +106,8 @@ async def events(
     pinger: asyncio.Task[None] | None = None
     try:
         hello = await _receive(ws, OPEN_TIMEOUT_S)
+        if hello is None:
+            raise EngineIOError("closed before the open packet")
         kind, payload = parse(hello)
         if kind != OPEN:
             raise EngineIOError(f"expected an open packet, got {hello[:40]!r}")
