@@ -387,7 +387,8 @@ def _kind(event: Incoming, bits: int) -> str:
     if isinstance(event, GiftSubs):
         return f"gift {event.count} sub" + ("s" if event.count > 1 else "")
     if isinstance(event, Donation):
-        via = f" via {event.provider}" if event.provider else ""
+        provider = getattr(event, "provider", "")  # a Tip names its provider
+        via = f" via {provider}" if provider else ""
         return f"tip {format_amount(event.amount, event.currency)} {event.currency}{via}"
     if isinstance(event, Redemption):
         return f"channel points: {event.reward_title}"

@@ -253,8 +253,6 @@ class Donation(Incoming):
     source: ClassVar[Source] = Source.API
     paid: ClassVar[bool] = True
 
-    provider: ClassVar[str] = ""  # shown in captions: "tip 25.00 EUR via Ko-fi"
-
     amount: float
     currency: str = "USD"
 
@@ -267,6 +265,8 @@ class Donation(Incoming):
 class Tip(Donation):
     """A tip read from a tip provider's own feed (StreamElements, Streamlabs,
     Ko-fi); `private`: the tipper asked that name and message stay hidden."""
+
+    provider: ClassVar[str] = ""  # shown in captions: "tip 25.00 EUR via Ko-fi"
 
     private: bool = False
 
