@@ -42,6 +42,15 @@ async def test_tip_read_once_in_its_tier_across_reconnect_and_restart(tmp_path: 
             [small] = await rig.wait("tts.rejected", id="streamelements:t-jpy")
             assert small["reason"] == "too_few_bits"
 
+            # a currency without a rate: the lowest tier, logged once
+            await fake.tip("t-gold-1", "Gil", 2, "XAU", "shiny")
+            await fake.tip("t-gold-2", "Gil", 3, "XAU", "shinier")
+            for tip_id in ("streamelements:t-gold-1", "streamelements:t-gold-2"):
+                [gold] = await rig.wait("tts.accepted", id=tip_id)
+                assert gold["priority"] == "normal"
+            [unknown] = rig.find("tips.unknown_currency")
+            assert unknown["currency"] == "XAU" and unknown["source"] == "streamelements"
+
             # malformed: ignored with one line each, the connection stays
             await fake.send_raw("{not json")
             await fake.publish("channel.tips", {"_id": "t-bad", "donation": {"amount": "lots"}})
@@ -65,6 +74,7 @@ async def test_tip_read_once_in_its_tier_across_reconnect_and_restart(tmp_path: 
             dups = await rig.wait("tts.rejected", count=2, id="streamelements:t-eur")
             assert {d["reason"] for d in dups} == {"duplicate"}
             await rig.wait("tts.rejected", id="streamelements:t-jpy", reason="too_few_bits")
+            await rig.wait("tts.rejected", count=2, reason="duplicate", user="gil")
             await asyncio.sleep(0.3)
             assert rig.find("tts.accepted") == [] and rig.find("tts.started") == []
 
