@@ -54,10 +54,14 @@ def start_all(config: Config, conductor: Conductor, api: Any = None) -> Tips:
             url=se.url,
             require_approved=se.require_approved,
         )
-        tips.connectors[Source.STREAMELEMENTS] = Connector(client.source, client.session)
+        tips.connectors[Source.STREAMELEMENTS] = Connector(
+            client.source, client.session, secrets=(client.token,)
+        )
     if sl.enabled and sl.token is not None:
         sl_client = Streamlabs(tips.sink, token=sl.token.get_secret_value(), url=sl.url)
-        tips.connectors[Source.STREAMLABS] = Connector(sl_client.source, sl_client.session)
+        tips.connectors[Source.STREAMLABS] = Connector(
+            sl_client.source, sl_client.session, secrets=(sl_client.token,)
+        )
     for connector in tips.connectors.values():
         connector.start()
     if kofi.enabled and kofi.verification_token is not None:

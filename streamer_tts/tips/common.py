@@ -141,9 +141,11 @@ class Connector:
     error, retry_in_s}; `AuthError` ends the loop with `tips.failed`.
     """
 
-    def __init__(self, source: Source, session: Session) -> None:
+    def __init__(self, source: Source, session: Session, *, secrets: tuple[str, ...] = ()) -> None:
         self.source = source
         self._session = session
+        # a library's error may quote the URL, and the URL may hold the token
+        self._secrets = tuple(s for s in secrets if s)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.connections = 0  # sessions that got as far as subscribed
@@ -174,7 +176,10 @@ class Connector:
             try:
                 error = await self._session(self._on_connected)
             except AuthError as e:
-                logs.emit("tips.failed", source=self.source.value, error=str(e))
+                message = str(e)
+                for secret in self._secrets:
+                    message = message.replace(secret, "***")
+                logs.emit("tips.failed", source=self.source.value, error=message)
                 return
             except asyncio.CancelledError:
                 raise
@@ -185,6 +190,8 @@ class Connector:
                     "tips.failed", source=self.source.value, error=f"{e.__class__.__name__}: {e}"
                 )
                 error = "internal error"
+            for secret in self._secrets:
+                error = error.replace(secret, "***")
             up = self.connected.is_set()
             if up:
                 delay = RECONNECT_INITIAL_S  # it worked: the next try starts fast

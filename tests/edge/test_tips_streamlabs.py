@@ -75,6 +75,18 @@ async def test_a_silent_link_is_noticed_and_replaced(tmp_path: Path) -> None:
         await rig.wait("tts.accepted", id="streamlabs:d-after")
 
 
+async def test_an_outage_is_retried_and_the_token_never_logged(tmp_path: Path) -> None:
+    async with FakeStreamlabs(token=TOKEN) as fake:
+        fake.handshake_status = 503
+        async with running(tmp_path, sl(fake)) as rig:
+            [down] = await rig.wait("tips.disconnected", source="streamlabs")
+            assert "503" in down["error"] and TOKEN not in down["error"], down
+            fake.handshake_status = None
+            await rig.wait("tips.connected", source="streamlabs", timeout_s=30)
+            assert len(rig.find("tips.disconnected")) == 1  # one line per change of state
+            assert TOKEN not in str(rig.events)
+
+
 async def test_bad_socket_token_is_one_line_and_no_retry(tmp_path: Path) -> None:
     async with (
         FakeStreamlabs(token=TOKEN) as fake,

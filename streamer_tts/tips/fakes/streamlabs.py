@@ -39,6 +39,7 @@ class FakeStreamlabs(FakeServer):
         self.ping_timeout_ms = ping_timeout_ms
         self.redeliver_on_connect = redeliver_on_connect
         self.answer_pings = True
+        self.handshake_status: int | None = None  # e.g. 503: an outage at the handshake
         self.pings = 0
         self.connected = 0  # namespace connections (`40`) ever sent
         self.authorized: set[web.WebSocketResponse] = set()
@@ -49,6 +50,8 @@ class FakeStreamlabs(FakeServer):
         return self.http_url  # the connector turns http into ws, as for https
 
     def refuse(self, request: web.Request) -> web.StreamResponse | None:
+        if self.handshake_status is not None:
+            return web.Response(status=self.handshake_status, text="unavailable")
         if request.query.get("EIO") != "3":
             return web.json_response(
                 {"code": 5, "message": "Unsupported protocol version"}, status=400
