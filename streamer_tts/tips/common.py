@@ -141,9 +141,17 @@ class Connector:
     error, retry_in_s}; `AuthError` ends the loop with `tips.failed`.
     """
 
-    def __init__(self, source: Source, session: Session, *, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        source: Source,
+        session: Session,
+        *,
+        secrets: tuple[str, ...] = (),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.source = source
         self._session = session
+        self._sleep = sleep
         # a library's error may quote the URL, and the URL may hold the token
         self._secrets = tuple(s for s in secrets if s)
         self._task: asyncio.Task[None] | None = None
@@ -170,7 +178,7 @@ class Connector:
 
     async def _run(self) -> None:
         delay = RECONNECT_INITIAL_S
-        was_up, first = False, True
+        first = True
         while True:
             self.connected.clear()
             try:
@@ -195,15 +203,15 @@ class Connector:
             up = self.connected.is_set()
             if up:
                 delay = RECONNECT_INITIAL_S  # it worked: the next try starts fast
-            if up or was_up or first:
+            if up or first:  # a drop, or the first try failing: a change of state
                 logs.emit(
                     "tips.disconnected",
                     source=self.source.value,
                     error=error,
                     retry_in_s=delay,
                 )
-            was_up, first = up, False
-            await asyncio.sleep(delay)
+            first = False
+            await self._sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_S)
 
 

@@ -82,3 +82,37 @@ async def test_speakerbot_requests_map_to_api_messages() -> None:
     assert refused == {"id": "8", "status": "error", "error": "banned_word"}
     assert (await speakerbot.answer(handle, {"request": 5}))["status"] == "error"
     assert (await speakerbot.answer(handle, {"request": "Speak"}))["status"] == "error"
+
+
+async def test_backoff_doubles_to_30_s_resets_after_a_connection_and_logs_changes() -> None:
+    from streamer_tts import logs
+    from streamer_tts.tips.common import AuthError, Connector
+
+    waits: list[float] = []
+    outcomes = ["fail"] * 7 + ["up", "fail", "fail", "auth"]
+
+    async def session(connected: Any) -> str:
+        outcome = outcomes.pop(0)
+        if outcome == "auth":
+            raise AuthError("refused SECRET")
+        if outcome == "up":
+            connected()
+            return "dropped"
+        raise ConnectionError("unreachable SECRET")
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    events: list[dict[str, Any]] = []
+    remove = logs.add_listener(events.append)
+    try:
+        connector = Connector(Source.STREAMLABS, session, secrets=("SECRET",), sleep=sleep)
+        connector.start()
+        await connector._task  # ends at the refused token
+    finally:
+        remove()
+    assert waits == [1, 2, 4, 8, 16, 30, 30, 1, 2, 4]
+    names = [e["event"] for e in events]
+    # first failure, connected, its drop, then the refusal: one line per change
+    assert names == ["tips.disconnected", "tips.connected", "tips.disconnected", "tips.failed"]
+    assert "SECRET" not in str(events) and connector.connections == 1
