@@ -40,6 +40,9 @@ from ..core.events import (
     Unban,
     User,
 )
+from ..tips import speakerbot
+from ..tips.webhooks import PREFIX as WEBHOOKS
+from ..tips.webhooks import Webhooks
 from .messages import (
     MESSAGE_TYPES,
     AnyIn,
@@ -97,6 +100,7 @@ class ControlApi:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._sockets: set[web.WebSocketResponse] = set()  # open pages and tools
         self._remove_listener: Any = None
+        self.webhooks = Webhooks()  # tip providers' POSTs; they check their own secret
 
     @property
     def url(self) -> str:
@@ -108,6 +112,7 @@ class ControlApi:
         app.router.add_get("/api/queue", self._http)
         app.router.add_post("/api/{action}", self._http)
         add_pages(app)
+        self.webhooks.add_to(app)
         app.router.add_get("/metrics", self._metrics)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
@@ -136,6 +141,8 @@ class ControlApi:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith(WEBHOOKS):  # a provider's own secret, checked there
+            return await handler(request)
         host = request.headers.get("Host", "")
         if _host_name(host) not in self._hosts():
             return _refuse(421, f"Host {host[:100]!r} is not this daemon (use {self.url})")
@@ -227,6 +234,9 @@ class ControlApi:
                             "error": "the overlay token may only subscribe",
                         }
                     )
+                    continue
+                if speakerbot.is_request(data):  # Streamer.bot driving us as Speaker.bot
+                    await ws.send_json(await speakerbot.answer(self.handle, data))
                     continue
                 if kind == "subscribe" and events is None:
                     events = asyncio.Queue(MAX_CLIENT_BACKLOG)

@@ -7,6 +7,7 @@ from ..core.decisions import Priority
 from ..core.events import Role, Source
 from ..core.filters import FilterRules, LinkAction, WordAction
 from ..core.limits import LimitPolicy, RateSpec
+from ..core.money import DEFAULT_RATES, MoneyRules
 from ..core.permissions import DEFAULT_PERMISSIONS, Permissions
 from ..core.rules import DEFAULT_SOURCES, NameMode, Rules, SourceRule
 from ..core.tiers import Tier, TierTable
@@ -34,6 +35,7 @@ def to_rules(config: Config) -> Rules:
                 else default.template_no_name
             ),
             voice=model.voice,
+            template_private=getattr(model, "tip_private", None) or default.template_private,
         )
     f = config.filters
     lim = config.limits
@@ -43,6 +45,7 @@ def to_rules(config: Config) -> Rules:
             Tier(t.min_bits, Priority.parse(t.priority), t.interrupt, t.voice) for t in config.tiers
         ),
         bits_per_unit=config.sources.api.bits_per_unit,
+        money=_money(config),
         filters=FilterRules(
             max_length=f.max_length,
             links=LinkAction(f.links),
@@ -75,3 +78,14 @@ def to_rules(config: Config) -> Rules:
         aging_seconds=config.queue.aging_seconds,
         clear_drops_paid=config.queue.clear_drops_paid,
     )
+
+
+def _money(config: Config) -> MoneyRules:
+    """The streamer's rates over the defaults, the defaults converted to the base."""
+    base, given = config.money.base, config.money.rates
+    base_default = DEFAULT_RATES.get(base)
+    rates = dict(given)
+    if base_default is not None:
+        for code, usd in DEFAULT_RATES.items():
+            rates.setdefault(code, usd / base_default)
+    return MoneyRules(rates=rates, base=base)

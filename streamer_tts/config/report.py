@@ -9,6 +9,9 @@ from .schema import Config
 
 __all__ = ["rules_table"]
 
+# money sources: the priority comes from the donation tiers
+_BY_TIER = (Source.CHEER, Source.API, Source.STREAMELEMENTS, Source.STREAMLABS, Source.KOFI)
+
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows, strict=False)]
@@ -50,7 +53,7 @@ def rules_table(config: Config, rules: Rules) -> str:
         (
             s.value,
             "on" if r.enabled else "off",
-            "by tier" if s in (Source.CHEER, Source.API) else str(r.priority),
+            "by tier" if s in _BY_TIER else str(r.priority),
             r.template,
         )
         for s, r in rules.sources.items()

@@ -71,6 +71,9 @@ const SOURCE_LABELS = {
   raid: "raid",
   follow: "follow",
   api: "announcement",
+  streamelements: "StreamElements tip",
+  streamlabs: "Streamlabs tip",
+  kofi: "Ko-fi tip",
 };
 
 function sourceLabel(source) {
