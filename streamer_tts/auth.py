@@ -20,7 +20,8 @@ import twitchio
 from twitchio import web
 
 from .config import Config
-from .twitch.bot import BOT_SCOPES, BROADCASTER_SCOPES, point_at, write_tokens
+from .secrets_file import read_secret_file, write_secret_file
+from .twitch.bot import BOT_SCOPES, BROADCASTER_SCOPES, point_at
 
 __all__ = ["AUTH_PORT", "broadcaster_scopes", "run_auth"]
 
@@ -58,14 +59,15 @@ class _AuthClient(twitchio.Client):
         resp = await self.add_token(token, refresh)
         existing: dict[str, Any] = {}
         with contextlib.suppress(FileNotFoundError, ValueError):
-            existing = json.loads(self.tokens_file.read_text(encoding="utf-8"))
+            existing = json.loads(read_secret_file(self.tokens_file))
         existing[str(resp.user_id)] = {
             "user_id": str(resp.user_id),
             "token": token,
             "refresh": refresh,
             "last_validated": "",
         }
-        write_tokens(self.tokens_file, existing)
+        # atomic, 0600 from the first byte, never through a symlink
+        write_secret_file(self.tokens_file, json.dumps(existing).encode())
         await self.authorised.put((str(resp.user_id), str(resp.login), list(resp.scopes)))
 
     async def load_tokens(self, path: str | None = None) -> None:

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .secrets_file import SecretFileError
+
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
@@ -37,7 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     add("check-config", "validate the config and print the effective rules")
     add("devices", "list the sound output devices")
     add("auth", "authorise the bot (and optionally the broadcaster) with Twitch")
-    add("api-token", "print the control API's token (made at first use)")
+    token = add("api-token", "print the control API's token (made at first use)")
+    token.add_argument(
+        "--overlay",
+        action="store_true",
+        help="print the read-only token for the OBS overlay (it opens /overlay and nothing else)",
+    )
     add("stats", "print the running daemon's figures (its /metrics) as a table")
     demo = add("demo", "run the built-in demo on a scripted stream of events")
     demo.add_argument("--fast", action="store_true", help="no pauses between scripted events")
@@ -62,10 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             url = f"http://{config.api.host}:{config.api.port}"
             return print_stats(url, api_token(state_dir(config)))
         if command == "api-token":
-            from .api.token import api_token
+            from .api.token import api_token, overlay_token
             from .daemon import state_dir
 
-            print(api_token(state_dir(_load(config_path))))
+            token = api_token(state_dir(_load(config_path)))
+            print(overlay_token(token) if args.overlay else token)
             return EXIT_OK
         if command == "demo":
             from .demo import run_demo
@@ -84,6 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except KeyboardInterrupt:
         return EXIT_OK
+    except SecretFileError as e:  # a token file that is not safe to use
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 class _ConfigExit(Exception):

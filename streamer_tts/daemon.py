@@ -218,6 +218,9 @@ async def serve(
         loop.add_signal_handler(signal.SIGHUP, _reload, daemon, config_path)
     api = await _start_api(daemon, config) if config.api.enabled and store is not None else None
     daemon.api = api
+    from .tips import start_all as start_tips
+
+    tips = start_tips(config, daemon.conductor, api)
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
     pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
@@ -236,6 +239,7 @@ async def serve(
         if bot is not None:  # stop taking events first
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(bot.close(), 5)
+        await tips.stop()
         if api is not None:
             await api.close()
         await daemon.stop()

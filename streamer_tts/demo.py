@@ -24,6 +24,7 @@ from . import logs
 from .audio.noise import filter_native_stderr
 from .config import Config, parse_config
 from .daemon import Daemon, serve
+from .tips.fakes.demo import DemoProviders, demo_providers
 from .twitch.sim import TwitchSim
 from .twitch.sim_script import load_script
 
@@ -44,12 +45,13 @@ def _demo_output() -> str:
     return "default"
 
 
-def _config(sim: TwitchSim, tmp: Path, output: str) -> Config:
+def _config(sim: TwitchSim, tmp: Path, output: str, tips: DemoProviders) -> Config:
     text = resources.files("streamer_tts.demo_assets").joinpath("config.yaml").read_text()
     data: dict[str, Any] = yaml.safe_load(text)
     data["twitch"] = sim.twitch_config(sim.write_tokens_file(tmp / "tokens.json"))
     data["audio"]["output"] = output
     data["daemon"] = {"state_dir": str(tmp / "state")}
+    data["sources"] = {**data.get("sources", {}), **tips.sources()}
     return parse_config(yaml.safe_dump(data), env={}, origin="demo config")
 
 
@@ -76,7 +78,7 @@ def _show_api(daemon: Daemon) -> None:
     if api is None:
         return
     print(f"\n  dashboard: {api.url}/dashboard?token={api.token}")
-    print(f"  overlay:   {api.url}/overlay?token={api.token}")
+    print(f"  overlay:   {api.url}/overlay?token={api.overlay_token}  (read-only token)")
     print(
         f"  a donation: curl -s -H 'Authorization: Bearer {api.token}' -X POST "
         f'{api.url}/api/donation -d \'{{"donor_name": "JohnDoe", "amount": 25.0, '
@@ -85,11 +87,13 @@ def _show_api(daemon: Daemon) -> None:
     )
 
 
-async def _play(sim: TwitchSim, daemon: Daemon, speed: float) -> None:
+async def _play(sim: TwitchSim, daemon: Daemon, speed: float, tips: DemoProviders) -> None:
     _show_api(daemon)
     script = load_script(resources.files("streamer_tts.demo_assets").joinpath("script.yaml"))
     skipper = asyncio.create_task(_mod_skips(sim))
     await sim.play(script, speed=speed)
+    if daemon.api is not None:  # one tip from each provider's stand-in
+        await tips.send_tips(daemon.api.url)
     await asyncio.sleep(0.5)
     await daemon.conductor.drained()
     await asyncio.sleep(0.3)  # the last fade-out and the output's own buffer
@@ -98,9 +102,9 @@ async def _play(sim: TwitchSim, daemon: Daemon, speed: float) -> None:
 
 async def _demo(output: str, speed: float) -> int:
     with tempfile.TemporaryDirectory(prefix="streamer-tts-demo-") as tmp:
-        async with TwitchSim(moderators=["ttsbot", MOD]) as sim:
-            config = _config(sim, Path(tmp), output)
-            return await serve(config, until=lambda d: _play(sim, d, speed))
+        async with TwitchSim(moderators=["ttsbot", MOD]) as sim, demo_providers() as tips:
+            config = _config(sim, Path(tmp), output, tips)
+            return await serve(config, until=lambda d: _play(sim, d, speed, tips))
 
 
 def run_demo(*, fast: bool = False) -> int:

@@ -101,7 +101,7 @@ class JsonFormatter(logging.Formatter):
             }
             if record.exc_info:
                 line["traceback"] = self.formatException(record.exc_info)
-        return self.redact(json.dumps(line, ensure_ascii=False, default=str))
+        return self.redact(_escape_json(json.dumps(line, ensure_ascii=False, default=str)))
 
 
 class TextFormatter(logging.Formatter):
@@ -115,21 +115,62 @@ class TextFormatter(logging.Formatter):
         clock = datetime.now().strftime("%H:%M:%S.%f")[:-3]
         fields: dict[str, Any] | None = getattr(record, "fields", None)
         if fields is None:
-            text = f"{clock} {record.levelname.lower():8} {record.name}: {record.getMessage()}"
-            if record.exc_info:
-                text += "\n" + self.formatException(record.exc_info)
+            message = escape(record.getMessage())
+            text = f"{clock} {record.levelname.lower():8} {record.name}: {message}"
+            if record.exc_info:  # one escaped line per traceback line
+                trace = self.formatException(record.exc_info).splitlines()
+                text += "".join("\n" + escape(line) for line in trace)
             return self.redact(text)
         return self.redact(f"{clock} {describe(record.getMessage(), fields)}")
 
 
+def escape(text: str) -> str:
+    """`text` with every control, format (bidi) or separator character written as
+    an escape (`\\x1b`, `\\u202e`): a viewer's name cannot repaint a terminal,
+    reorder a line or start a new one."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape_char(ch) for ch in text)
+
+
+def _escape_char(ch: str) -> str:
+    code = ord(ch)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
+def _escape_json(line: str) -> str:
+    """json.dumps leaves C1 controls, bidi and line separators raw with
+    ensure_ascii=False; write them as \\uXXXX (valid JSON, same value)."""
+    if line.isprintable():
+        return line
+    return "".join(
+        ch if ch.isprintable() or ch == " " else "".join(f"\\u{u:04x}" for u in _utf16(ch))
+        for ch in line
+    )
+
+
+def _utf16(ch: str) -> list[int]:
+    data = ch.encode("utf-16-be", "surrogatepass")
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+
+
 def describe(event: str, fields: dict[str, Any]) -> str:
-    """The human line for an event (also used by the demo printer)."""
-    f = dict(fields)
+    """The human line for an event (also used by the demo printer); every field
+    is escaped, not only the text."""
+    f = {k: escape(v) if isinstance(v, str) else v for k, v in fields.items()}
+    event = escape(event)
     name = event.removeprefix("tts.")
     who = f.pop("user", "")
     mid = f.pop("id", "")
     if event == TTS_ACCEPTED:
-        text = f.pop("text", "")
+        f.pop("text", "")
+        text = fields.get("text", "")  # repr escapes it the same way, quotes it too
         head = f"{name:9} {f.pop('source', ''):12} {who:16} [{f.pop('priority', '')}]"
         return f"{head} {text!r}" + _rest(f)
     if event == TTS_REJECTED:
@@ -139,7 +180,7 @@ def describe(event: str, fields: dict[str, Any]) -> str:
 
 
 def _rest(fields: dict[str, Any]) -> str:
-    parts = [f"{k}={v}" for k, v in fields.items() if v not in (None, "")]
+    parts = [f"{escape(str(k))}={escape(str(v))}" for k, v in fields.items() if v not in (None, "")]
     return ("  " + " ".join(parts)) if parts else ""
 
 

@@ -58,6 +58,15 @@ class Metrics:
         self.reconnects = Counter(
             "twitch_reconnects", "EventSub sessions re-established", registry=r
         )
+        self.tips = Counter(
+            "tts_tips", "Tips read from tip providers", ["source", "currency"], registry=r
+        )
+        self.tip_amount = Counter(
+            "tts_tip_amount",
+            "Sum of those tips, in their own currency",
+            ["source", "currency"],
+            registry=r,
+        )
         self.first_audio = Histogram(
             "tts_time_to_first_audio_seconds",
             "Engine time to the first audio of a message",
@@ -94,6 +103,10 @@ class Metrics:
                 self.fallbacks.inc()
         elif event == "tts.silenced" and record.get("after_ms") is not None:
             self.skip_latency.observe(float(record["after_ms"]) / 1000)
+        elif event == "tips.received":
+            labels = (record.get("source") or "?", record.get("currency") or "?")
+            self.tips.labels(*labels).inc()
+            self.tip_amount.labels(*labels).inc(float(record.get("amount") or 0))
         elif event == "twitch.connected":
             self.reconnects.inc()
 

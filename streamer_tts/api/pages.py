@@ -2,7 +2,8 @@
 
 `/overlay?token=...` and `/dashboard?token=...` are plain HTML; their CSS and
 JS come from `/static/<name>?token=...` (the control API's guard checks every
-request, pages and assets alike). The pages talk to the daemon only through
+request, pages and assets alike; the overlay's read-only token opens only the
+overlay and `OVERLAY_ASSETS`). The pages talk to the daemon only through
 the `/ws` WebSocket, same origin, same token. Files are read from the package
 with `importlib.resources`, so there is no build step and nothing on disk to
 find at run time.
@@ -17,8 +18,9 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-__all__ = ["add_pages"]
+__all__ = ["OVERLAY_ASSETS", "add_pages"]
 
+OVERLAY_ASSETS = ("overlay.css", "daemon.js", "overlay.js")  # all the overlay token may fetch
 _PAGES = {"overlay": "overlay.html", "dashboard": "dashboard.html"}
 _TYPES = {".css": "text/css", ".js": "text/javascript", ".html": "text/html"}
 _ASSET = re.compile(r"^[a-z0-9_-]+\.(css|js)$")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from ..core.commands import CommandKey
 from ..core.decisions import Priority
 from ..core.events import Role, Source
 from ..core.filters import FilterRules, LinkAction, WordAction
 from ..core.limits import LimitPolicy, RateSpec
-from ..core.permissions import Permissions
+from ..core.money import DEFAULT_RATES, MoneyRules
+from ..core.permissions import DEFAULT_PERMISSIONS, Permissions
 from ..core.rules import DEFAULT_SOURCES, NameMode, Rules, SourceRule
 from ..core.tiers import Tier, TierTable
 from .schema import Config, Rate
@@ -33,6 +35,7 @@ def to_rules(config: Config) -> Rules:
                 else default.template_no_name
             ),
             voice=model.voice,
+            template_private=getattr(model, "tip_private", None) or default.template_private,
         )
     f = config.filters
     lim = config.limits
@@ -42,6 +45,7 @@ def to_rules(config: Config) -> Rules:
             Tier(t.min_bits, Priority.parse(t.priority), t.interrupt, t.voice) for t in config.tiers
         ),
         bits_per_unit=config.sources.api.bits_per_unit,
+        money=_money(config),
         filters=FilterRules(
             max_length=f.max_length,
             links=LinkAction(f.links),
@@ -61,7 +65,10 @@ def to_rules(config: Config) -> Rules:
             paid_exempt=lim.paid_exempt,
         ),
         permissions=Permissions(
-            {key: Role.parse(getattr(config.commands, key).allow) for key in _COMMAND_KEYS}
+            {  # API-only commands (remove) keep the core's role; the rest are configured
+                **DEFAULT_PERMISSIONS,
+                **{str(key): Role.parse(getattr(config.commands, key).allow) for key in CommandKey},
+            }
         ),
         ignore_users=frozenset(u.strip().lower().lstrip("@") for u in config.sources.ignore_users),
         read_usernames=NameMode(config.sources.read_usernames),
@@ -73,4 +80,12 @@ def to_rules(config: Config) -> Rules:
     )
 
 
-_COMMAND_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban")
+def _money(config: Config) -> MoneyRules:
+    """The streamer's rates over the defaults, the defaults converted to the base."""
+    base, given = config.money.base, config.money.rates
+    base_default = DEFAULT_RATES.get(base)
+    rates = dict(given)
+    if base_default is not None:
+        for code, usd in DEFAULT_RATES.items():
+            rates.setdefault(code, usd / base_default)
+    return MoneyRules(rates=rates, base=base)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from .schema import Config
 
@@ -91,13 +91,15 @@ def parse_config(text: str, *, env: Mapping[str, str], origin: str = "config") -
             [f"{origin}: the top level must be a mapping of keys, not a list or text"]
         )
     missing: dict[tuple[str, ...], str] = {}
-    data = _expand(data, env, refs, (), missing)
+    filled: set[str] = set()
+    data = _expand(data, env, refs, (), missing, filled)
     problems: list[str] = []
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
         # an unset variable is reported once, as such, not again as a bad value
-        problems.extend(_explain(e, hide=list(missing)))
+        secrets = filled | set(_secret_values(data))
+        problems.extend(_scrub(p, secrets) for p in _explain(e, hide=list(missing), env=filled))
         config = None
     for path, name in missing.items():
         if _unused(path, data):
@@ -118,18 +120,21 @@ def _expand(
     refs: list[tuple[str, str | None]],
     at: tuple[str, ...],
     missing: dict[tuple[str, ...], str],
+    filled: set[str],
 ) -> Any:
-    """Fill the placeholders of `${VAR}` / `${VAR:-default}` in string values."""
+    """Fill the placeholders of `${VAR}` / `${VAR:-default}` in string values;
+    `filled` collects the values that came from the environment (never shown)."""
     if isinstance(node, dict):
-        return {k: _expand(v, env, refs, (*at, str(k)), missing) for k, v in node.items()}
+        return {k: _expand(v, env, refs, (*at, str(k)), missing, filled) for k, v in node.items()}
     if isinstance(node, list):
-        return [_expand(v, env, refs, (*at, str(i)), missing) for i, v in enumerate(node)]
+        return [_expand(v, env, refs, (*at, str(i)), missing, filled) for i, v in enumerate(node)]
     if not isinstance(node, str) or "__stts_env_" not in node:
         return node
 
     def sub(match: re.Match[str]) -> str:
         name, default = refs[int(match.group(1))]
         if env.get(name):
+            filled.add(env[name])
             return env[name]
         if default is not None:
             return default
@@ -137,6 +142,8 @@ def _expand(
         return ""
 
     value = _PLACEHOLDER.sub(sub, node)
+    if value != node:
+        filled.add(value)
     return None if value == "" and _PLACEHOLDER.fullmatch(node) else value
 
 
@@ -151,7 +158,31 @@ def _is_secret(loc: tuple[str | int, ...]) -> bool:
     return any(isinstance(p, str) and any(s in p for s in _SECRET_KEYS) for p in loc)
 
 
-def _explain(error: ValidationError, *, hide: list[tuple[str, ...]]) -> list[str]:
+def _secret_values(node: Any, under_secret: bool = False) -> list[str]:
+    """Every string under a secret-named key, at any depth (wrong shapes too)."""
+    if isinstance(node, dict):
+        return [
+            s
+            for k, v in node.items()
+            for s in _secret_values(v, under_secret or _is_secret((str(k),)))
+        ]
+    if isinstance(node, list):
+        return [s for v in node for s in _secret_values(v, under_secret)]
+    if under_secret and node is not None and not isinstance(node, bool):
+        return [str(node)]
+    return []
+
+
+def _scrub(line: str, secrets: set[str]) -> str:
+    """Last line of defence: no secret value of 4 characters or more, whole."""
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        line = line.replace(secret, "***")
+    return line
+
+
+def _explain(
+    error: ValidationError, *, hide: list[tuple[str, ...]], env: Set[str] = frozenset()
+) -> list[str]:
     lines = []
     for item in error.errors(include_url=False):
         loc = tuple(
@@ -163,7 +194,7 @@ def _explain(error: ValidationError, *, hide: list[tuple[str, ...]]) -> list[str
             continue
         path = ".".join(str(p) for p in loc) or "(top level)"
         kind, value = item["type"], item.get("input")
-        shown = "(hidden)" if _is_secret(loc) else _show(value)
+        shown = _shown(loc, value, env)
         if kind == "extra_forbidden":
             allowed = _allowed_keys(loc[:-1])
             hint = f" (allowed here: {', '.join(allowed)})" if allowed else ""
@@ -173,15 +204,60 @@ def _explain(error: ValidationError, *, hide: list[tuple[str, ...]]) -> list[str
         elif kind == "literal_error":
             expected = item.get("ctx", {}).get("expected", "")
             lines.append(f"{path}: {shown} is not allowed; use one of {expected}")
+        elif isinstance(value, dict) and kind in ("value_error", "assertion_error"):
+            # a section-level (model validator) problem: our own words, no value
+            lines.append(f"{path}: {item['msg'].removeprefix('Value error, ')}")
         else:
             msg = item["msg"].removeprefix("Value error, ")
             lines.append(f"{path}: {shown} is invalid: {msg}")
     return lines
 
 
+def _shown(loc: tuple[str | int, ...], value: object, env: Set[str]) -> str:
+    """The bad value as the user wrote it, unless it is or may hold a secret:
+    a secret-named key, a section that holds secrets (a key pasted where the
+    section goes), a value from the environment, a whole mapping or list."""
+    if _is_secret(loc) or _holds_secret(loc) or (isinstance(value, str) and value in env):
+        return "(hidden)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return _show(value)
+
+
 def _show(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _holds_secret(loc: tuple[str | int, ...]) -> bool:
+    """Whether the schema at `loc` is, or contains, a secret field."""
+    annotation: Any = Config
+    for part in loc:
+        model = _model_of(annotation)
+        if model is None:
+            return False
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part)) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        if field is None:
+            return False
+        annotation = field.annotation
+    return _contains_secret(annotation, set())
+
+
+def _contains_secret(annotation: Any, seen: set[int]) -> bool:
+    if annotation is SecretStr:
+        return True
+    if id(annotation) in seen:
+        return False
+    seen.add(id(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_contains_secret(f.annotation, seen) for f in annotation.model_fields.values())
+    return any(_contains_secret(a, seen) for a in getattr(annotation, "__args__", ()))
 
 
 def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:

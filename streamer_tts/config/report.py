@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from ..core.commands import CommandKey
 from ..core.events import Source
 from ..core.rules import Rules
 from .schema import Config
 
 __all__ = ["rules_table"]
+
+# money sources: the priority comes from the donation tiers
+_BY_TIER = (Source.CHEER, Source.API, Source.STREAMELEMENTS, Source.STREAMLABS, Source.KOFI)
 
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -49,7 +53,7 @@ def rules_table(config: Config, rules: Rules) -> str:
         (
             s.value,
             "on" if r.enabled else "off",
-            "by tier" if s in (Source.CHEER, Source.API) else str(r.priority),
+            "by tier" if s in _BY_TIER else str(r.priority),
             r.template,
         )
         for s, r in rules.sources.items()
@@ -68,11 +72,11 @@ def rules_table(config: Config, rules: Rules) -> str:
     parts.append(_table("Limits", ("limit", "value"), limits))
     perms = [
         (
-            key,
+            str(key),
             "!" + getattr(config.commands, key).name,
-            str(role) + ("" if key == "tts" else " and up"),
+            str(rules.permissions.required[key]) + ("" if key == CommandKey.TTS else " and up"),
         )
-        for key, role in rules.permissions.required.items()
+        for key in CommandKey
     ]
     parts.append(_table("Commands", ("command", "chat", "allowed"), perms))
     f = rules.filters

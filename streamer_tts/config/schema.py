@@ -11,7 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ..core.commands import CommandKey
 from ..core.events import Source
+from ..core.fields import is_currency_code
+from ..core.money import DEFAULT_RATES
 from ..core.rules import PLACEHOLDERS, template_fields
 
 __all__ = ["Config"]
@@ -132,9 +135,68 @@ class ApiSource(SourceModel):
     bits_per_unit: Annotated[float, Field(gt=0)] = 100.0  # 100: one cent a bit, as Twitch
 
 
+class StreamElementsSource(SourceModel):
+    enabled: bool = False
+    token: SecretStr | None = None  # JWT or overlay API key, from the dashboard's channel page
+    token_type: Literal["jwt", "apikey"] = "jwt"
+    url: str = "wss://astro.streamelements.com"
+    require_approved: bool = False  # read only tips a moderator allowed
+
+
+class StreamlabsSource(SourceModel):
+    enabled: bool = False
+    token: SecretStr | None = None  # the Socket API token (API settings)
+    url: str = "https://sockets.streamlabs.com"
+
+
+KofiType = Literal["Donation", "Subscription", "Commission", "Shop Order"]
+
+
+class KofiSource(SourceModel):
+    enabled: bool = False
+    verification_token: SecretStr | None = None
+    tip_private: str | None = None  # read when the tipper hid name and message
+    types: list[KofiType] = ["Donation", "Subscription"]
+
+
+class Money(Strict):
+    base: str = "USD"
+    # value of one unit in the base currency; listed codes replace the
+    # defaults, the others keep theirs (converted to the base)
+    rates: dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = {}
+
+    @field_validator("base")
+    @classmethod
+    def _base(cls, value: str) -> str:
+        if not is_currency_code(value):
+            raise ValueError(f"{value!r} is not a currency code (three capitals, e.g. EUR)")
+        return value
+
+    @field_validator("rates")
+    @classmethod
+    def _codes(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [code for code in value if not is_currency_code(code)]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not a currency code (three capitals, e.g. EUR)")
+        return value
+
+    @model_validator(mode="after")
+    def _base_has_rate(self) -> Money:
+        if self.base not in self.rates and self.base not in DEFAULT_RATES:
+            raise ValueError(f"base {self.base} has no rate; add it to money.rates")
+        return self
+
+
 class Sources(Strict):
     read_usernames: Literal["always", "never", "on_change"] = "on_change"
-    ignore_users: list[str] = ["nightbot", "streamelements", "streamlabs", "moobot", "fossabot"]
+    ignore_users: list[str] = [
+        "nightbot",
+        "streamelements",
+        "streamlabs",
+        "moobot",
+        "fossabot",
+        "wizebot",
+    ]
     chat: SourceModel = SourceModel()
     cheer: SourceModel = SourceModel()
     subscription: SourceModel = SourceModel()
@@ -143,13 +205,28 @@ class Sources(Strict):
     raid: RaidSource = RaidSource()
     follow: SourceModel = SourceModel(enabled=False)
     api: ApiSource = ApiSource()
+    streamelements: StreamElementsSource = StreamElementsSource()
+    streamlabs: StreamlabsSource = StreamlabsSource()
+    kofi: KofiSource = KofiSource()
+
+    @model_validator(mode="after")
+    def _secrets(self) -> Sources:
+        for name, key in (
+            ("streamelements", "token"),
+            ("streamlabs", "token"),
+            ("kofi", "verification_token"),
+        ):
+            model = getattr(self, name)
+            if model.enabled and getattr(model, key) is None:
+                raise ValueError(f"{name} is enabled but {name}.{key} is not set")
+        return self
 
     @model_validator(mode="after")
     def _templates(self) -> Sources:
         for source in Source:
             model: SourceModel = getattr(self, source.value)
-            for key in ("template", "template_no_name"):
-                template = getattr(model, key)
+            for key in ("template", "template_no_name", "tip_private"):
+                template = getattr(model, key, None)
                 if template is None:
                     continue
                 try:
@@ -199,11 +276,15 @@ class Commands(Strict):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Commands:
-        names = [getattr(self, k).name.lower() for k in type(self).model_fields if k != "replies"]
+        names = [getattr(self, k).name.lower() for k in CommandKey]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"two commands share the name {dupes[0]!r}")
         return self
+
+
+if set(Commands.model_fields) - {"replies"} != set(CommandKey):  # one list of commands
+    raise TypeError("config Commands must have exactly one field per core CommandKey")
 
 
 class Queue(Strict):
@@ -259,3 +340,4 @@ class Config(Strict):
     filters: Filters = Filters()
     daemon: Daemon = Daemon()
     api: Api = Api()
+    money: Money = Money()

@@ -39,6 +39,7 @@ from .events import (
 from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
+from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
 
@@ -230,6 +231,8 @@ class Admission:
         values = self._values(event, name, body, bits)
         if isinstance(event, Announce):  # the streamer's own words: no template
             text, bare = body, ""
+        elif getattr(event, "private", False) and rule.template_private:
+            text, bare = render(rule.template_private, values), ""
         else:
             text = render(rule.template, values)
             bare = render(rule.template_no_name, values) if rule.template_no_name else ""
@@ -290,7 +293,9 @@ class Admission:
         if isinstance(event, Cheer):
             return event.amount_bits
         if isinstance(event, Donation):
-            return round(event.amount * self.rules.bits_per_unit)
+            # by value in the base currency; an unknown currency by the lowest tier
+            bits = to_bits(event.amount, event.currency, self.rules.money, self.rules.bits_per_unit)
+            return self.rules.tiers.minimum_bits if bits is None else bits
         return 0
 
     @staticmethod
@@ -307,7 +312,11 @@ class Admission:
         elif isinstance(event, Raid):
             values["viewers"] = event.viewers
         elif isinstance(event, Donation):
-            values |= {"amount": f"{event.amount:.2f}", "currency": event.currency}
+            values |= {
+                "amount": format_amount(event.amount, event.currency),
+                "currency": event.currency,
+                "money": spoken_amount(event.amount, event.currency),
+            }
         return values
 
     def _command(self, command: Command, now: float) -> Control | Rejected:
@@ -381,10 +390,16 @@ class Admission:
         return tuple(dropped)
 
 
+_TWITCH_SOURCES = frozenset(
+    {Source.CHAT, Source.CHEER, Source.SUBSCRIPTION, Source.GIFT}
+    | {Source.REDEMPTION, Source.RAID, Source.FOLLOW}
+)
+
+
 def _from_twitch(message: Message) -> bool:
-    """Its `user` is a Twitch login: messages from the control API (donors,
-    announcements) carry names from outside, which a login must never match."""
-    return message.source is not Source.API
+    """Its `user` is a Twitch login. Donors, tips and announcements carry names
+    from outside, which a login must never match (a new source is outside too)."""
+    return message.source in _TWITCH_SOURCES
 
 
 def _kind(event: Incoming, bits: int) -> str:
@@ -397,7 +412,9 @@ def _kind(event: Incoming, bits: int) -> str:
     if isinstance(event, GiftSubs):
         return f"gift {event.count} sub" + ("s" if event.count > 1 else "")
     if isinstance(event, Donation):
-        return f"tip {event.amount:.2f} {event.currency}"
+        provider = getattr(event, "provider", "")  # a Tip names its provider
+        via = f" via {provider}" if provider else ""
+        return f"tip {format_amount(event.amount, event.currency)} {event.currency}{via}"
     if isinstance(event, Redemption):
         return f"channel points: {event.reward_title}"
     if isinstance(event, Raid):

@@ -37,6 +37,7 @@ __all__ = [
     "Skip",
     "Source",
     "Subscription",
+    "Tip",
     "Unban",
     "User",
 ]
@@ -53,6 +54,9 @@ class Source(enum.StrEnum):
     RAID = "raid"
     FOLLOW = "follow"
     API = "api"
+    STREAMELEMENTS = "streamelements"
+    STREAMLABS = "streamlabs"
+    KOFI = "kofi"
 
 
 class Role(enum.IntEnum):
@@ -262,6 +266,46 @@ class Donation(Incoming):
         _require(0 < self.amount < 1e9, "a donation amount is positive")
         if not self.user.external:  # a donor's name is never a Twitch login
             object.__setattr__(self, "user", replace(self.user, external=True))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tip(Donation):
+    """A tip read from a tip provider's own feed (StreamElements, Streamlabs,
+    Ko-fi); `private`: the tipper asked that name and message stay hidden."""
+
+    provider: ClassVar[str] = ""  # shown in captions: "tip 25.00 EUR via Ko-fi"
+
+    private: bool = False
+
+    @staticmethod
+    def of(source: Source, **fields: object) -> Tip:
+        """The tip class of a provider source."""
+        return _TIP_CLASSES[source](**fields)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _StreamElementsTip(Tip):
+    source: ClassVar[Source] = Source.STREAMELEMENTS
+    provider: ClassVar[str] = "StreamElements"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _StreamlabsTip(Tip):
+    source: ClassVar[Source] = Source.STREAMLABS
+    provider: ClassVar[str] = "Streamlabs"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _KofiTip(Tip):
+    source: ClassVar[Source] = Source.KOFI
+    provider: ClassVar[str] = "Ko-fi"
+
+
+_TIP_CLASSES: dict[Source, type[Tip]] = {
+    Source.STREAMELEMENTS: _StreamElementsTip,
+    Source.STREAMLABS: _StreamlabsTip,
+    Source.KOFI: _KofiTip,
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,6 +15,7 @@ from .decisions import Priority
 from .events import Source
 from .filters import FilterRules
 from .limits import LimitPolicy
+from .money import MoneyRules
 from .permissions import Permissions
 from .tiers import Tier, TierTable
 
@@ -46,7 +47,10 @@ class SourceRule:
     template: str = "{user}: {message}"
     template_no_name: str | None = None
     voice: str | None = None
+    template_private: str | None = None  # a tip whose tipper hid name and message
 
+
+_TIP_FIELDS = frozenset({"user", "message", "amount", "currency", "money"})
 
 # The placeholders each source's template may use (checked at config load).
 PLACEHOLDERS: Mapping[Source, frozenset[str]] = {
@@ -57,8 +61,14 @@ PLACEHOLDERS: Mapping[Source, frozenset[str]] = {
     Source.REDEMPTION: frozenset({"user", "message", "reward"}),
     Source.RAID: frozenset({"user", "viewers"}),
     Source.FOLLOW: frozenset({"user"}),
-    Source.API: frozenset({"user", "message", "amount", "currency"}),
+    Source.API: _TIP_FIELDS,
+    Source.STREAMELEMENTS: _TIP_FIELDS,
+    Source.STREAMLABS: _TIP_FIELDS,
+    Source.KOFI: _TIP_FIELDS,
 }
+
+_TIP_TEMPLATE = "{user} tipped {money}: {message}"
+_TIP_PRIVATE = "Someone tipped {money}"
 
 DEFAULT_SOURCES: Mapping[Source, SourceRule] = {
     Source.CHAT: SourceRule(True, Priority.LOW, "{user} says: {message}", "{message}"),
@@ -70,7 +80,11 @@ DEFAULT_SOURCES: Mapping[Source, SourceRule] = {
     Source.REDEMPTION: SourceRule(True, Priority.NORMAL, "{user} says: {message}"),
     Source.RAID: SourceRule(True, Priority.NORMAL, "{user} is raiding with {viewers} viewers"),
     Source.FOLLOW: SourceRule(False, Priority.LOW, "Thanks for the follow, {user}"),
-    Source.API: SourceRule(True, Priority.NORMAL, "{user} tipped {amount} {currency}: {message}"),
+    Source.API: SourceRule(True, Priority.NORMAL, _TIP_TEMPLATE),
+    # tip providers: off until configured (each needs its own secret)
+    Source.STREAMELEMENTS: SourceRule(False, Priority.NORMAL, _TIP_TEMPLATE),
+    Source.STREAMLABS: SourceRule(False, Priority.NORMAL, _TIP_TEMPLATE),
+    Source.KOFI: SourceRule(False, Priority.NORMAL, _TIP_TEMPLATE, template_private=_TIP_PRIVATE),
 }
 
 
@@ -87,6 +101,7 @@ class Rules:
         )
     )
     bits_per_unit: float = 100.0
+    money: MoneyRules = field(default_factory=MoneyRules)
     filters: FilterRules = field(default_factory=FilterRules)
     limits: LimitPolicy = field(default_factory=LimitPolicy)
     permissions: Permissions = field(default_factory=Permissions)

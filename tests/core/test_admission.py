@@ -29,6 +29,7 @@ from streamer_tts.core.events import (
     Source,
     Subscription,
     SubTier,
+    Tip,
     Unban,
     User,
 )
@@ -389,6 +390,17 @@ def test_a_timeout_of_a_twitch_user_named_like_a_donor_keeps_the_donation() -> N
     assert playing is not None and playing.id == "tip1" and a.started("tip1")
     d = a.decide(PurgeUser(login="JohnDoe"), 0)
     assert isinstance(d, Control) and not d.skip_id  # the tip playing is not cut
+
+
+def test_a_provider_tip_is_external_too() -> None:
+    sources = dict(Rules().sources)
+    sources[Source.STREAMELEMENTS] = replace(sources[Source.STREAMELEMENTS], enabled=True)
+    a = admission(sources=sources)
+    tipped = Tip.of(Source.STREAMELEMENTS, id="se-1", user=user("StreamElements"), amount=5.0)
+    assert tipped.user.external
+    accepted(a.decide(tipped, 0))
+    d = a.decide(PurgeUser(login="streamelements"), 0)  # also on the ignore list
+    assert isinstance(d, Control) and not d.dropped and "se-1" in a.queue
 
 
 def test_a_tts_ban_of_a_login_does_not_touch_a_donor_of_that_name() -> None:

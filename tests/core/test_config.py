@@ -159,3 +159,66 @@ def test_every_subcommand_has_help() -> None:
     for command in ("run", "check-config", "devices", "auth", "demo", "api-token", "stats"):
         out = run_cli(command, "--help")
         assert out.returncode == 0 and "--config" in out.stdout
+
+
+SECRET_SHAPES = [
+    # a model-level (section validator) error whose input is the whole section
+    "engine:\n  primary: cartesia\n  cartesia: {api_key: SECRET}\n",
+    # the key pasted where the section goes
+    "engine:\n  cartesia: SECRET\n",
+    "twitch: SECRET\n",
+    # wrong types for the secret itself
+    "engine:\n  cartesia: {api_key: [SECRET]}\n",
+    "engine:\n  cartesia: {api_key: {nested: SECRET}}\n",
+    "engine:\n  cartesia: {api_key: SECRET, voice: 12, model: [1]}\n  primary: cartesia\n",
+    'twitch: {client_id: a, client_secret: [SECRET], bot_id: "1", owner_id: "2"}\n',
+    'twitch: {client_id: a, client_secret: {x: SECRET}, bot_id: "x", owner_id: "2"}\n',
+    'twitch: {client_id: a, client_secret: SECRET, bot_id: "1", owner_id: "2", oops: 1}\n',
+    'twitch: {client_id: a, client_secret: SECRET, bot_id: "1"}\n',
+    "twitch: [{client_id: a, client_secret: SECRET}]\n",
+    # from the environment, into a key that is not secret-named
+    "engine:\n  cartesia: {api_key: ${KEY}, voice: ${KEY}, timeout_seconds: ${KEY}}\n",
+    "audio: {output: ${KEY}, gap_ms: ${KEY}}\n",
+]
+
+
+@pytest.mark.parametrize("snippet", SECRET_SHAPES)
+@pytest.mark.parametrize("secret", ["sk-live-0123456789abcdef", "hunter2hunter2", "98765432101"])
+def test_secret_never_shown_even_in_wrong_shapes(snippet: str, secret: str) -> None:
+    lines = problems(snippet.replace("SECRET", secret), env={"KEY": secret})
+    assert lines
+    for line in lines:
+        for cut in range(4, len(secret) + 1):  # not even the first characters
+            assert secret[:cut] not in line, line
+
+
+def test_section_error_names_the_problem_without_the_section() -> None:
+    lines = problems("engine:\n  primary: cartesia\n  cartesia: {api_key: sk-abcdefgh}\n")
+    assert lines == ["config: engine: primary is cartesia but cartesia.voice is not set"]
+
+
+def test_rules_from_an_empty_config_are_the_core_defaults() -> None:
+    """Defaults live in the schema; the core's `Rules()` (used by tests and
+    benches) must not drift from them."""
+    import dataclasses
+
+    from streamer_tts.core.rules import Rules
+
+    built, core = to_rules(parse_config("", env={})), Rules()
+    drift = [
+        (f.name, getattr(built, f.name), getattr(core, f.name))
+        for f in dataclasses.fields(Rules)
+        if getattr(built, f.name) != getattr(core, f.name)
+    ]
+    assert drift == []
+
+
+def test_one_list_of_commands() -> None:
+    from streamer_tts.config.schema import Commands
+    from streamer_tts.core.commands import CommandKey
+    from streamer_tts.core.permissions import DEFAULT_PERMISSIONS
+
+    assert set(Commands.model_fields) - {"replies"} == set(CommandKey)
+    assert set(CommandKey) <= set(DEFAULT_PERMISSIONS)
+    rules = to_rules(parse_config("commands:\n  skip: {name: next, allow: vip}\n", env={}))
+    assert str(rules.permissions.required["skip"]) == "vip"

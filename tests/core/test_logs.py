@@ -44,3 +44,50 @@ def test_listener_receives_events() -> None:
     remove()
     logs.emit(logs.BOT_READY)
     assert seen == [{"event": "bot.ready"}]
+
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07Eve\u202egnp.exe\u2028next\x9b31m\x00"
+
+
+def _assert_harmless(line: str) -> None:
+    for ch in line:
+        assert ch.isprintable(), f"raw {ch!r} in {line!r}"
+
+
+def test_text_log_escapes_every_field() -> None:
+    out = io.StringIO()
+    logs.setup_logging(format="text", stream=out)
+    logs.emit(
+        logs.TTS_ACCEPTED, id="api:1", source="api", user=HOSTILE, priority="high", text=HOSTILE
+    )
+    logs.emit(logs.TTS_REJECTED, source="api", user=HOSTILE, reason="empty", detail=HOSTILE)
+    logs.emit(logs.TTS_SKIPPED, id=HOSTILE, by=HOSTILE)
+    logs.emit("api.odd\x1b[H", **{"key\x1b": HOSTILE})
+    logging.getLogger("twitchio").warning("payload from %s", HOSTILE)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 5, lines  # no field started a line of its own
+    for line in lines:
+        _assert_harmless(line)
+        assert "Eve" in line or "payload" in line or "odd" in line
+    assert "\\x1b[2J" in lines[0] and "\\u202e" in lines[0]
+
+
+def test_text_log_escapes_a_traceback() -> None:
+    out = io.StringIO()
+    logs.setup_logging(format="text", stream=out)
+    try:
+        raise ValueError(HOSTILE)
+    except ValueError:
+        logging.getLogger("x").exception("failed for %s", HOSTILE)
+    for line in out.getvalue().splitlines():
+        _assert_harmless(line)
+    assert "Traceback" in out.getvalue()
+
+
+def test_json_log_escapes_c1_and_bidi_and_reads_back() -> None:
+    out = io.StringIO()
+    logs.setup_logging(format="json", stream=out)
+    logs.emit(logs.TTS_REJECTED, source="api", user=HOSTILE, reason="empty")
+    (line,) = out.getvalue().splitlines()
+    _assert_harmless(line)
+    assert json.loads(line)["user"] == HOSTILE  # same value, only written safely

@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from streamer_tts import logs
+from streamer_tts.api.token import overlay_token
 from streamer_tts.config import Config
 from streamer_tts.daemon import serve
 from tests.fakes.tone_engine import ToneEngine
@@ -190,7 +191,9 @@ async def test_pages_and_assets_need_the_token(daemon: Daemon) -> None:
 async def test_overlay_caption_follows_playback_and_survives_a_restart(
     daemon: Daemon, browser: Any
 ) -> None:
-    await asyncio.to_thread(browser.get, f"{daemon.url}/overlay?token={daemon.token}")
+    # the overlay runs on its read-only token, as `make demo` and the README show it
+    ov = overlay_token(daemon.token)
+    await asyncio.to_thread(browser.get, f"{daemon.url}/overlay?token={ov}")
     await until(
         browser,
         lambda d: d.find_element("tag name", "body").get_attribute("data-connected") == "yes",
@@ -234,6 +237,22 @@ async def test_overlay_caption_follows_playback_and_survives_a_restart(
     )
     await daemon.post("skip")
     await asyncio.to_thread(browser.get, "about:blank")  # closes the WebSocket
+
+
+async def test_overlay_opened_mid_message_shows_it(daemon: Daemon, browser: Any) -> None:
+    """What plays when the page opens comes with the subscription (the overlay
+    token may not ask for the queue)."""
+    await daemon.post("tts", {"text": "tone 440 4 already playing"})
+    await asyncio.sleep(0.3)
+    ov = overlay_token(daemon.token)
+    await asyncio.to_thread(browser.get, f"{daemon.url}/overlay?token={ov}")
+    _, user, kind, text = await until(
+        browser, lambda d: (c := caption(d))[0] and c, "the caption of the message playing"
+    )
+    assert "already playing" in text and user and kind == "announcement"
+    await daemon.post("skip")
+    await until(browser, lambda d: not caption(d)[0], "the caption to leave after a skip")
+    await asyncio.to_thread(browser.get, "about:blank")
 
 
 async def test_dashboard_skip_queue_rejections_and_ban(daemon: Daemon, browser: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -105,13 +106,32 @@ async def test_next_message_after_cancel_is_not_stuck_behind_the_old_one(
     assert new.first_chunk_s < 1.0
 
 
-async def test_event_loop_stays_responsive_during_synthesis(engine: PiperEngine) -> None:
-    ticks: list[float] = []
+async def test_event_loop_stays_responsive_during_synthesis(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Synthesis never runs on the loop's thread, and the loop turns meanwhile.
+
+    Judged by where the work runs, not by a timing threshold: a loaded 2-core
+    machine can delay any thread, so "the loop never paused 100 ms" was flaky.
+    """
+    voice: Any = engine._voice
+    real_synthesize = voice.synthesize
+    threads: set[int] = set()
+
+    def recording_synthesize(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for chunk in real_synthesize(*args, **kwargs):
+            threads.add(threading.get_ident())
+            yield chunk
+
+    monkeypatch.setattr(voice, "synthesize", recording_synthesize)
+    loop_thread = threading.get_ident()
+    ticks = 0
 
     async def ticker() -> None:
+        nonlocal ticks
         while True:
-            ticks.append(time.monotonic())
-            await asyncio.sleep(0.01)
+            ticks += 1
+            await asyncio.sleep(0)
 
     ticking = asyncio.create_task(ticker())
     try:
@@ -120,9 +140,8 @@ async def test_event_loop_stays_responsive_during_synthesis(engine: PiperEngine)
         ticking.cancel()
 
     assert len(chunks) >= 10
-    gaps_s = np.diff(ticks)
-    assert len(ticks) > 20
-    assert gaps_s.max() < 0.1, f"event loop blocked for {gaps_s.max():.3f} s"
+    assert threads and loop_thread not in threads
+    assert ticks > len(chunks)  # the loop ran other tasks while sentences were made
 
 
 async def test_voice_is_loaded_once_never_per_message(

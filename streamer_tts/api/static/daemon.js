@@ -1,9 +1,11 @@
 "use strict";
 // The WebSocket to the daemon, shared by the overlay and the dashboard.
-// The token comes from the page's own URL (?token=...). Replies carry no id but
-// come back in the order the requests were sent, so a FIFO of resolvers pairs
-// them; pushed events ({"type": "event"}) go to onEvent. When the daemon goes
-// away the socket is reopened every 2 s until it is back.
+// The token comes from the page's own URL (?token=...): the overlay's read-only
+// token may only subscribe, whose reply says what is playing (passed to onOpen).
+// Replies carry no id but come back in the order the requests were sent, so a
+// FIFO of resolvers pairs them; pushed events ({"type": "event"}) go to
+// onEvent. When the daemon goes away the socket is reopened every 2 s until it
+// is back.
 
 const RETRY_MS = 2000;
 
@@ -29,8 +31,9 @@ function connectDaemon({ onEvent, onOpen, onStatus }) {
     ws = new WebSocket(url);
     ws.onopen = () => {
       if (onStatus) onStatus(true);
-      send({ type: "subscribe" });
-      if (onOpen) onOpen();
+      send({ type: "subscribe" }).then((reply) => {
+        if (onOpen) onOpen(reply);
+      });
     };
     ws.onmessage = (e) => {
       let data;
@@ -68,6 +71,9 @@ const SOURCE_LABELS = {
   raid: "raid",
   follow: "follow",
   api: "announcement",
+  streamelements: "StreamElements tip",
+  streamlabs: "Streamlabs tip",
+  kofi: "Ko-fi tip",
 };
 
 function sourceLabel(source) {

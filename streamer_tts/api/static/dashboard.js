@@ -54,7 +54,7 @@
     const p = snap.playing;
     $("now").dataset.id = p ? p.id : "";
     $("now-user").textContent = p ? p.user : "";
-    $("now-kind").textContent = p ? sourceLabel(p.source) : "";
+    $("now-kind").textContent = p ? p.kind || sourceLabel(p.source) : "";
     $("now-text").textContent = p ? p.text : "nothing";
     $("skip").disabled = !p;
     $("paused").hidden = !snap.paused;
@@ -65,7 +65,7 @@
       row.dataset.id = m.id;
       cell(row, String(i + 1));
       cell(row, m.priority);
-      cell(row, sourceLabel(m.source) + (m.paid ? " (paid)" : ""));
+      cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
       cell(row, m.user);
       cell(row, waited(m.waited_s));
       cell(row, m.text, "text");

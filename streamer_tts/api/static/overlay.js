@@ -1,7 +1,9 @@
 "use strict";
 // The overlay: a caption appears on tts.started and leaves when that message
 // ends (finished, skipped, dropped, failed, interrupted). tts.started names the
-// user and the text; the kind comes from tts.accepted or the queue snapshot.
+// user and the text; the kind comes from tts.accepted or, for a message accepted
+// before the page opened, from what the subscribe reply says is playing (the
+// overlay's token may ask nothing else).
 
 (() => {
   const box = document.getElementById("caption");
@@ -33,9 +35,9 @@
     box.classList.remove("visible");
   }
 
-  async function syncFromQueue(onlyId) {
-    const snap = await daemon.send({ type: "queue" });
-    if (!snap.ok) return;
+  async function syncPlaying(onlyId, reply) {
+    const snap = reply || (await daemon.send({ type: "subscribe" }));
+    if (!snap || !snap.ok) return;
     const p = snap.playing;
     if (onlyId !== undefined) {
       if (p && p.id === onlyId && current === onlyId) setKind(p.kind || p.source);
@@ -53,7 +55,7 @@
     } else if (e.event === "tts.started") {
       const source = sources.get(e.id);
       show(e.id, e.user, e.text, source);
-      if (source === undefined) syncFromQueue(e.id);
+      if (source === undefined) syncPlaying(e.id);
     } else if (ENDS.has(e.event)) {
       if (e.event !== "tts.interrupted") sources.delete(e.id);
       if (e.id === current) hide();
@@ -62,7 +64,7 @@
 
   daemon = connectDaemon({
     onEvent,
-    onOpen: () => syncFromQueue(),
+    onOpen: (reply) => syncPlaying(undefined, reply),
     onStatus: (up) => {
       document.body.dataset.connected = up ? "yes" : "no";
       if (!up) hide();

@@ -1,0 +1,23 @@
+"""The commands a streamer or moderator can give, by their config key.
+
+One list for the config (`commands.<key>`), the permissions, the control
+API and chat, so adding a command cannot leave one of them behind. The chat
+name of each (`!ttsskip` ...) is configuration, not this key.
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["CommandKey"]
+
+
+class CommandKey(enum.StrEnum):
+    TTS = "tts"
+    SKIP = "skip"
+    CLEAR = "clear"
+    PAUSE = "pause"
+    RESUME = "resume"
+    QUEUE = "queue"
+    BAN = "ban"
+    UNBAN = "unban"
