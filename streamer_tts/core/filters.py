@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from .banned import BannedWords
 from .decisions import Reason
 from .fold import fold, replace_spans
-from .links import MARK, MAYBE_LINK, link_spans
+from .links import MARK, link_spans, maybe_link
 
 __all__ = ["DEFAULT_CHEER_PREFIXES", "Cleaned", "FilterRules", "LinkAction", "WordAction", "clean"]
 
@@ -284,7 +284,9 @@ def _compile(rules: FilterRules) -> _Compiled:
 
 def _mark_links(text: str) -> str:
     """Each link replaced by `_LINK_MARK`; look-alike letters are folded first."""
-    for _ in range(MAX_LINK_SCANS):
+    for scan in range(MAX_LINK_SCANS):
+        if scan and not maybe_link(text):
+            break
         folded = fold(text) if not text.isascii() else None
         spans = link_spans(folded.text if folded is not None else text)
         if not spans:
@@ -352,7 +354,7 @@ def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Clea
         text = _CHEER.sub(lambda m: " " if m[1].lower() in prefixes else m[0], text)
         text = _LONG_NUMBER.sub(" ", text)
     text = _collapse_words(" ".join(text.split()), rules.max_repeat_words)
-    if MAYBE_LINK.search(text):
+    if maybe_link(text):
         text = _mark_links(text)
         if _LINK_MARK in text:
             if rules.links is LinkAction.DROP:
@@ -368,8 +370,7 @@ def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Clea
         text = " ".join(c.repeat_chars.sub(c.repeat_chars_to, text).split())
         recut = True
     if rules.strip_commands and text.startswith("!"):
-        text = _COMMANDS.sub("", text)
-    text = _collapse_words(text, rules.max_repeat_words)
+        text = _COMMANDS.sub("", text)  # takes a head off: no new run of one word
     detail = ""
     if len(text) > rules.max_length:
         text, cut = _truncate(text, rules.max_length)
