@@ -57,8 +57,8 @@ def maybe_link(text: str) -> bool:
 def link_spans(text: str) -> list[tuple[int, int]]:
     """The [start, end) spans of the links in `text`, in order, not overlapping.
 
-    `text` is lowercase-insensitive and has single spaces; fold it first so
-    look-alike letters ("cоm" with a Cyrillic о) are caught too.
+    Any case matches; `text` has single spaces. Fold it first so look-alike
+    letters ("cоm" with a Cyrillic о) are caught too.
     """
     spans: list[tuple[int, int]] = []
     if "://" in text:
