@@ -33,9 +33,9 @@ from twitchio.http import HTTPClient, Route
 from twitchio.models.eventsub_ import create_event_instance
 from yarl import URL
 
-from streamer_tts.twitch import sim_payloads as p
-from streamer_tts.twitch.sim import SimUser, TwitchSim
-from streamer_tts.twitch.sim_script import ScriptError, load_script, validate_script
+from streamer_tts.twitch_sim import SimUser, TwitchSim
+from streamer_tts.twitch_sim import payloads as p
+from streamer_tts.twitch_sim.script import ScriptError, load_script, validate_script
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -599,7 +599,7 @@ async def test_script_plays_in_order(sim: TwitchSim, tmp_path: Path) -> None:
 
 async def test_cli_prints_the_config_and_writes_tokens(tmp_path: Path) -> None:
     tokens = tmp_path / "t.json"
-    command = ["-m", "streamer_tts.twitch.sim", "--port", "0", "--tokens", str(tokens)]
+    command = ["-m", "streamer_tts.twitch_sim", "--port", "0", "--tokens", str(tokens)]
     root = Path(__file__).parents[2]
     proc = await asyncio.create_subprocess_exec(
         sys.executable, *command, stdout=asyncio.subprocess.PIPE, cwd=root

@@ -18,7 +18,7 @@ import twitchio.eventsub.websockets as ws_module
 from streamer_tts import logs
 from streamer_tts.config import Config
 from streamer_tts.daemon import serve
-from streamer_tts.twitch.sim import TwitchSim
+from streamer_tts.twitch_sim import TwitchSim
 from tests.fakes.tone_engine import ToneEngine
 
 __all__ = ["Run", "daemon_on_sim", "sim_config"]

@@ -1,9 +1,9 @@
 """The simulator's OAuth and Helix side: tokens, request checks, and the HTTP handlers.
 
-:class:`SimHttp` is a mixin of :class:`.sim.TwitchSim`, which owns the state it
+:class:`SimHttp` is a mixin of :class:`.server.TwitchSim`, which owns the state it
 reads. Failures are answered in Twitch's shape (:class:`_Fail`), because TwitchIO
 reads the error's ``message`` to decide whether to refresh a token. The EventSub
-subscription endpoint lives with the sessions it checks, in :mod:`.sim_eventsub`.
+subscription endpoint lives with the sessions it checks, in :mod:`.eventsub`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from yarl import URL
 
-from .sim_helix import Event, SimUser, cheermotes_data, error_body, user_data
+from .shapes import Event, SimUser, cheermotes_data, error_body, user_data
 
 MAX_CHAT_CHARS = 500  # Twitch's limit for one chat message
 
@@ -64,7 +64,7 @@ _TOKEN = web.RequestKey("token", _Token)  # set once the request's token is know
 
 
 class SimHttp:
-    """Token issuing and the OAuth/Helix handlers of :class:`.sim.TwitchSim`."""
+    """Token issuing and the OAuth/Helix handlers of :class:`.server.TwitchSim`."""
 
     # state set up by TwitchSim.__init__
     broadcaster: SimUser
