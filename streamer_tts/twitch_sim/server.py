@@ -1,9 +1,8 @@
 """A local Twitch for tests and the demo: OAuth, Helix and an EventSub WebSocket on one port.
 
 Twitch is unreachable from tests and from a streamer trying the demo, so this
-plays its part closely enough that an unmodified TwitchIO bot runs against it:
-point ``twitchio.http.Route.BASE``/``ID_BASE`` and
-``twitchio.eventsub.websockets.WSS`` at :attr:`TwitchSim.endpoints`.
+plays its part closely enough that an unmodified TwitchIO bot runs against it
+(`streamer_tts.twitch.endpoints.point_at(**sim.endpoints)` aims TwitchIO here).
 Subscriptions are checked as Twitch checks them (live session, condition,
 scopes: 403 otherwise), and a notification reaches only the sessions holding a
 matching subscription.

@@ -29,10 +29,11 @@ from twitchio import eventsub
 from twitchio.eventsub import websockets as ws_module
 from twitchio.eventsub.subscriptions import _SUB_MAPPING
 from twitchio.ext import commands
-from twitchio.http import HTTPClient, Route
+from twitchio.http import HTTPClient
 from twitchio.models.eventsub_ import create_event_instance
 from yarl import URL
 
+from streamer_tts.twitch.endpoints import point_at
 from streamer_tts.twitch_sim import SimUser, TwitchSim
 from streamer_tts.twitch_sim import payloads as p
 from streamer_tts.twitch_sim.script import ScriptError, load_script, validate_script
@@ -190,13 +191,11 @@ def test_script_errors_name_the_step(tmp_path: Path) -> None:
 @contextlib.contextmanager
 def pointed_at(sim: TwitchSim) -> Iterator[None]:
     """Aim TwitchIO's three endpoint constants at ``sim``; restore them afterwards."""
-    saved = Route.BASE, Route.ID_BASE, ws_module.WSS
-    Route.BASE, Route.ID_BASE = sim.endpoints["api"], sim.endpoints["auth"]
-    ws_module.WSS = sim.endpoints["eventsub"]
+    saved = point_at(**sim.endpoints)
     try:
         yield
     finally:
-        Route.BASE, Route.ID_BASE, ws_module.WSS = saved
+        point_at(*saved)
 
 
 @pytest.fixture

@@ -12,12 +12,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import twitchio
-import twitchio.eventsub.websockets as ws_module
-
 from streamer_tts import logs
 from streamer_tts.config import Config
 from streamer_tts.daemon import serve
+from streamer_tts.twitch.endpoints import current, point_at
 from streamer_tts.twitch_sim import TwitchSim
 from tests.fakes.tone_engine import ToneEngine
 
@@ -86,7 +84,7 @@ async def daemon_on_sim(
     sim: TwitchSim, config: Config, *, engines: list[Any] | None = None
 ) -> AsyncIterator[Run]:
     """Start `serve()` with the bot; yields once `bot.ready`; stops it after."""
-    saved = (twitchio.http.Route.BASE, twitchio.http.Route.ID_BASE, ws_module.WSS)
+    saved = current()
     run = Run()
     remove = logs.add_listener(run.on_event)
 
@@ -109,4 +107,4 @@ async def daemon_on_sim(
         run.stop.set()
         await asyncio.wait_for(task, 30)
         remove()
-        twitchio.http.Route.BASE, twitchio.http.Route.ID_BASE, ws_module.WSS = saved
+        point_at(*saved)
