@@ -106,10 +106,27 @@ class SimHttp:
         return body | {"refresh_token": refresh, "scope": sorted(scopes)}
 
     def expire_token(self, login: str) -> None:
-        """Invalidate a user's access tokens (the refresh token stays good): tests refreshing."""
-        user_id = self.user(login).id
-        for access in [a for a, t in self._tokens.items() if t.user_id == user_id]:
-            del self._tokens[access]
+        """Expire a user's access tokens (the refresh token stays good): tests refreshing."""
+        self.expire_tokens([login])
+
+    def expire_tokens(self, logins: Sequence[str] | None = None) -> int:
+        """Expire the access tokens of ``logins`` (None: every token, app tokens too).
+
+        As at Twitch after ``expires_in``: validate answers 401 "invalid access
+        token", Helix 401 "Invalid OAuth token", and the refresh token still
+        gets a new access token. Returns how many expired.
+        """
+        ids = None if logins is None else {self.user(login).id for login in logins}
+        expired = 0
+        for token in self._tokens.values():
+            if (ids is None or token.user_id in ids) and token.expires_at > _now():
+                token.expires_at = _now()
+                expired += 1
+        return expired
+
+    def is_valid_token(self, access: str) -> bool:
+        """Whether Twitch would take this access token now."""
+        return self._token(access) is not None
 
     def write_tokens_file(self, path: str | os.PathLike[str], logins: Sequence[str] = ()) -> Path:
         """Write TwitchIO's token file for the bot and broadcaster (or ``logins``), mode 0600."""
