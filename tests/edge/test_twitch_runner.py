@@ -74,6 +74,31 @@ async def test_twitch_down_at_start_then_up(tmp_path: Path) -> None:
     assert accepted[0]["user"] == "alice"
 
 
+async def test_down_at_start_then_a_refused_token_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An outage is waited out; what Twitch says once it answers still counts."""
+    sim = TwitchSim(port=free_port())
+    sim.write_tokens_file(tmp_path / "tokens.json", logins=[sim.broadcaster.login])  # no bot
+    config = sim_config(sim, tmp_path)
+    run, saved = Run(), current()
+    remove = logs.add_listener(run.on_event)
+    task = asyncio.create_task(serve(config, journal=False, engines=[ToneEngine()]))
+    try:
+        await run.wait("twitch.unreachable", timeout_s=30)
+        assert not task.done()
+        async with sim:
+            code = await asyncio.wait_for(task, 30)
+    finally:
+        if not task.done():
+            task.cancel()
+        remove()
+        point_at(*saved)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1 and "bot account" in err[0] and "make auth" in err[0]
+
+
 async def test_a_bot_that_stops_by_itself_exits_1_with_its_traceback(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
