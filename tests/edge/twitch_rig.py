@@ -7,10 +7,13 @@ another; the output is a real-time WAV file, so every message is "heard".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from streamer_tts import logs
 from streamer_tts.config import Config
@@ -19,7 +22,7 @@ from streamer_tts.twitch.endpoints import current, point_at
 from streamer_tts.twitch_sim import TwitchSim
 from tests.fakes.tone_engine import ToneEngine
 
-__all__ = ["Run", "daemon_on_sim", "sim_config"]
+__all__ = ["Run", "daemon_on_sim", "pointed_at", "sim", "sim_config"]
 
 
 def sim_config(sim: TwitchSim, tmp: Path, **overrides: Any) -> Config:
@@ -108,3 +111,21 @@ async def daemon_on_sim(
         await asyncio.wait_for(task, 30)
         remove()
         point_at(*saved)
+
+
+@contextlib.contextmanager
+def pointed_at(sim: TwitchSim) -> Iterator[None]:
+    """Aim TwitchIO at ``sim``; put its endpoints back afterwards."""
+    saved = point_at(**sim.endpoints)
+    try:
+        yield
+    finally:
+        point_at(*saved)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[TwitchSim]:
+    """A simulator with short keepalives and reconnect grace, TwitchIO aimed at it."""
+    async with TwitchSim(min_keepalive_s=1, reconnect_grace_s=2) as simulator:
+        with pointed_at(simulator):
+            yield simulator
