@@ -66,7 +66,7 @@ class TTSBot(commands.Bot):
             bot_id=twitch.bot_id,
             owner_id=twitch.owner_id,
             prefix="!",
-            fetch_self=False,
+            fetch_client_user=False,  # the bot id is all it needs
         )
         self.config = config
         self._submit = submit

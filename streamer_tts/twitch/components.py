@@ -72,21 +72,21 @@ class TTSComponent(commands.Component):
 
     @commands.Component.listener()
     async def event_cheer(self, payload: twitchio.ChannelCheer) -> None:
-        self._submit(convert.money_event, payload, "cheer")
+        self._submit(convert.money_event, payload)
 
     @commands.Component.listener()
     async def event_subscription(self, payload: twitchio.ChannelSubscribe) -> None:
-        self._submit(convert.money_event, payload, "subscribe")
+        self._submit(convert.money_event, payload)
 
     @commands.Component.listener()
     async def event_subscription_message(
         self, payload: twitchio.ChannelSubscriptionMessage
     ) -> None:
-        self._submit(convert.money_event, payload, "subscription_message")
+        self._submit(convert.money_event, payload)
 
     @commands.Component.listener()
     async def event_subscription_gift(self, payload: twitchio.ChannelSubscriptionGift) -> None:
-        self._submit(convert.money_event, payload, "subscription_gift")
+        self._submit(convert.money_event, payload)
 
     @commands.Component.listener()
     async def event_custom_redemption_add(

@@ -76,7 +76,7 @@ _COMMANDS: Mapping[str, type[Command]] = {
 }
 
 
-def eventsub_id(payload: Any, fallback: str) -> str:
+def eventsub_id(payload: object, fallback: str) -> str:
     """The EventSub message id (stable across redelivery), or a fallback."""
     metadata = getattr(payload, "metadata", None)
     message_id = getattr(metadata, "message_id", None) if metadata is not None else None
@@ -88,7 +88,7 @@ def login_of(raw: object) -> str:
     return clean_field(str(raw or "")).lower()
 
 
-def user_of(partial: twitchio.PartialUser | Any, *, roles: Iterable[Role] = ()) -> User:
+def user_of(partial: twitchio.PartialUser, *, roles: Iterable[Role] = ()) -> User:
     """Login and display name cleaned (`clean_field`): they reach the log, the
     pages and the voice, and Twitch lets display names hold any Unicode."""
     login = login_of(getattr(partial, "name", None))
@@ -98,7 +98,7 @@ def user_of(partial: twitchio.PartialUser | Any, *, roles: Iterable[Role] = ()) 
     return User(login, display, frozenset(roles))
 
 
-def _roles(chatter: Any) -> set[Role]:
+def _roles(chatter: twitchio.Chatter) -> set[Role]:
     roles: set[Role] = set()
     for attr, role in (
         ("broadcaster", Role.BROADCASTER),
@@ -114,7 +114,7 @@ def _roles(chatter: Any) -> set[Role]:
     return roles
 
 
-def _fragments(raw: Iterable[Any]) -> tuple[Fragment, ...]:
+def _fragments(raw: Iterable[twitchio.ChatMessageFragment] | None) -> tuple[Fragment, ...]:
     out = []
     for f in raw or ():
         kind = _FRAGMENT_KINDS.get(getattr(f, "type", "text"))
@@ -230,15 +230,14 @@ def notification_event(n: twitchio.ChatNotification) -> Incoming | None:
     return None
 
 
-def money_event(payload: MoneyPayload, kind: str) -> Incoming | None:
+def money_event(payload: MoneyPayload) -> Incoming | None:
     """Broadcaster-side `channel.cheer` / `channel.subscribe` / `.subscription.*`."""
     mid = eventsub_id(payload, "")
     if not mid:
         return None
-    anonymous = bool(getattr(payload, "anonymous", False))
-    partial = getattr(payload, "user", None)
+    partial = payload.user
     user = user_of(partial) if partial is not None else User("anonymous", "Anonymous")
-    if kind == "cheer":
+    if isinstance(payload, twitchio.ChannelCheer):
         return Cheer(
             id=mid,
             user=user,
@@ -246,12 +245,12 @@ def money_event(payload: MoneyPayload, kind: str) -> Incoming | None:
             message=str(payload.message or ""),
             via=VIA_EVENTSUB,
         )
-    if kind == "subscribe":
+    if isinstance(payload, twitchio.ChannelSubscribe):
         if payload.gift:
             return None  # the gifter's event carries it
         return Subscription(id=mid, user=user, tier=_tier(payload.tier), months=1, via=VIA_EVENTSUB)
-    if kind == "subscription_message":
-        months = int(getattr(payload, "cumulative_months", 0) or payload.months or 1)
+    if isinstance(payload, twitchio.ChannelSubscriptionMessage):
+        months = int(payload.cumulative_months or payload.months or 1)
         return Subscription(
             id=mid,
             user=user,
@@ -260,16 +259,14 @@ def money_event(payload: MoneyPayload, kind: str) -> Incoming | None:
             message=str(payload.text or ""),
             via=VIA_EVENTSUB,
         )
-    if kind == "subscription_gift":
-        return GiftSubs(
-            id=mid,
-            user=user,
-            count=max(1, int(payload.total)),
-            tier=_tier(payload.tier),
-            anonymous=anonymous,
-            via=VIA_EVENTSUB,
-        )
-    return None
+    return GiftSubs(
+        id=mid,
+        user=user,
+        count=max(1, int(payload.total)),
+        tier=_tier(payload.tier),
+        anonymous=bool(payload.anonymous),
+        via=VIA_EVENTSUB,
+    )
 
 
 def redemption_event(payload: twitchio.ChannelPointsRedemptionAdd) -> Redemption:
