@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs, systemd
 from .audio.noise import filter_native_stderr
@@ -30,6 +30,9 @@ from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
+
+if TYPE_CHECKING:
+    from .twitch.runner import TwitchRunner
 
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
@@ -144,7 +147,7 @@ class _Wake:
     """An inbox item that only makes the conductor look at the queue."""
 
 
-async def _start_bot(daemon: Daemon) -> Any:
+async def _start_bot(daemon: Daemon) -> TwitchRunner:
     """Start the Twitch bot: returns once it is ready, or once Twitch proved
     unreachable (it keeps trying behind, see twitch/runner.py)."""
     from .twitch.runner import TwitchRunner
@@ -157,7 +160,7 @@ async def _start_bot(daemon: Daemon) -> Any:
     return runner
 
 
-def _twitch_exit(runner: Any) -> int:
+def _twitch_exit(runner: TwitchRunner) -> int:
     """The exit status once the Twitch task ended by itself (runner.task)."""
     from .twitch.scopes import TwitchStartError
 
@@ -190,11 +193,11 @@ async def serve(
         if store is not None:
             store.close()
         return 2
-    bot = None  # the Twitch runner: a Twitch outage is retried, never an exit
+    runner = None  # the Twitch bot's owner: a Twitch outage is retried, never an exit
     try:
         await daemon.start()
         if twitch:
-            bot = await _start_bot(daemon)
+            runner = await _start_bot(daemon)
     except (StartupError, TwitchStartError, TwitchDied) as e:
         if not isinstance(e, TwitchDied):  # that one is logged with its traceback
             print(f"error: {e}", file=sys.stderr)
@@ -215,19 +218,19 @@ async def serve(
     pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
     code = 0
     try:
-        work = asyncio.create_task(until(daemon) if until is not None else stop.wait())
+        work = asyncio.ensure_future(until(daemon) if until is not None else stop.wait())
         waiter = asyncio.create_task(stop.wait())
-        watched = {work, waiter} | ({bot.task} if bot is not None else set())
+        watched = {work, waiter} | ({runner.task} if runner is not None else set())
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         for t in (work, waiter):
             t.cancel()
-        if bot is not None and bot.task.done():
-            code = _twitch_exit(bot)
+        if runner is not None and runner.task.done():
+            code = _twitch_exit(runner)
     finally:
         systemd.stopping()
         logs.emit("daemon.stopping")
-        if bot is not None:  # stop taking events first
-            await bot.close()
+        if runner is not None:  # stop taking events first
+            await runner.close()
         if api is not None:
             await api.close()
         await daemon.stop()
