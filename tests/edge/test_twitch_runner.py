@@ -57,12 +57,16 @@ async def test_twitch_down_at_start_then_up(tmp_path: Path) -> None:
             headers = {"Authorization": f"Bearer {api.token}"}
             async with http.get(f"{api.url}/api/queue", headers=headers) as resp:
                 assert resp.status == 200
+            body = {"text": "Twitch is down, the voice is not"}
+            async with http.post(f"{api.url}/api/tts", json=body, headers=headers) as resp:
+                assert resp.status == 200
+        await run.wait(logs.TTS_FINISHED)  # the voice speaks meanwhile
         delays = [e["retry_in_s"] for e in run.of("twitch.unreachable")]
         assert delays[:2] == [1.0, 2.0]
         async with sim:
             await run.wait(logs.BOT_READY, timeout_s=30)
             await sim.chat("alice", "!tts twitch is back")
-            accepted = await run.wait(logs.TTS_ACCEPTED)
+            accepted = await run.wait(logs.TTS_ACCEPTED, source="chat")
             run.stop.set()
             assert await asyncio.wait_for(task, 30) == 0
     finally:
