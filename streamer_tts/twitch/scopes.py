@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Set
-from typing import Any
 
 from twitchio import eventsub
 
@@ -80,11 +79,11 @@ def check_scopes(
 
 def subscriptions(
     config: Config, *, bot_id: str, owner_id: str, owner_scopes: Set[str]
-) -> list[tuple[Any, str]]:
+) -> list[tuple[eventsub.SubscriptionPayload, str]]:
     """(subscription payload, user id whose token holds it): chat on the bot's
     socket, broadcaster-side sources on the broadcaster's, if granted."""
     chat = {"broadcaster_user_id": owner_id, "user_id": bot_id}
-    subs: list[tuple[Any, str]] = [
+    subs: list[tuple[eventsub.SubscriptionPayload, str]] = [
         (eventsub.ChatMessageSubscription(**chat), bot_id),
         (eventsub.ChatNotificationSubscription(**chat), bot_id),
         (eventsub.ChatMessageDeleteSubscription(**chat), bot_id),
