@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs, systemd
 from .audio.noise import filter_native_stderr
@@ -31,9 +31,11 @@ from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
 
+if TYPE_CHECKING:
+    from .twitch.runner import TwitchRunner
+
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
-BOT_START_TIMEOUT_S = 30.0
 DEFAULT_RATE_HZ = 22050  # files and `none`: Piper's own rate, no resampling
 
 
@@ -145,36 +147,28 @@ class _Wake:
     """An inbox item that only makes the conductor look at the queue."""
 
 
-async def _start_bot(daemon: Daemon) -> tuple[Any, asyncio.Task[None]]:
-    """Start the Twitch bot; returns once every subscription is up."""
-    from .twitch.bot import TTSBot, TwitchStartError
+async def _start_bot(daemon: Daemon) -> TwitchRunner:
+    """Start the Twitch bot: returns once it is ready, or once Twitch proved
+    unreachable (it keeps trying behind, see twitch/runner.py)."""
+    from .twitch.runner import TwitchRunner
 
-    bot = TTSBot(daemon.config, daemon.conductor.submit)
-    daemon.conductor.on_decision = bot.on_decision
-    task = asyncio.create_task(bot.start(with_adapter=False), name="twitch")
-    waiter = asyncio.create_task(bot.ready_event.wait())
-    await asyncio.wait(
-        {task, waiter}, timeout=BOT_START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
-    )
-    waiter.cancel()
-    problem: TwitchStartError | None = None
-    if bot.start_error is not None:
-        problem = bot.start_error  # tokens or scopes: the streamer must act (exit 2)
-    elif task.done():
-        error = task.exception()
-        problem = TwitchStartError(
-            f"could not connect to Twitch: {error.__class__.__name__}: {error}", retry=True
-        )
-    elif not bot.ready_event.is_set():
-        problem = TwitchStartError(
-            f"Twitch did not answer within {BOT_START_TIMEOUT_S:g} s", retry=True
-        )
-    if problem is not None:
-        with contextlib.suppress(Exception):
-            await bot.close()
-        task.cancel()
-        raise problem
-    return bot, task
+    def ready(bot: Any) -> None:
+        daemon.conductor.on_decision = bot.on_decision
+
+    runner = TwitchRunner(daemon.config, daemon.conductor.submit, on_ready=ready)
+    await runner.start()
+    return runner
+
+
+def _twitch_exit(runner: TwitchRunner) -> int:
+    """The exit status once the Twitch task ended by itself (runner.task)."""
+    from .twitch.scopes import TwitchStartError
+
+    error = None if runner.task.cancelled() else runner.task.exception()
+    if isinstance(error, TwitchStartError):
+        print(f"error: {error}", file=sys.stderr)
+        return 2  # the streamer must act: a restart cannot help
+    return 1  # logged with its traceback; systemd starts a fresh daemon
 
 
 async def serve(
@@ -186,7 +180,8 @@ async def serve(
     journal: bool = True,
     engines: list[Engine] | None = None,
 ) -> int:
-    from .twitch.bot import TwitchStartError
+    from .twitch.runner import TwitchDied
+    from .twitch.scopes import TwitchStartError
 
     store: Journal | None = None
     try:
@@ -198,18 +193,18 @@ async def serve(
         if store is not None:
             store.close()
         return 2
-    bot = None
+    runner = None  # the Twitch bot's owner: a Twitch outage is retried, never an exit
     try:
         await daemon.start()
         if twitch:
-            bot, _ = await _start_bot(daemon)
-    except (StartupError, TwitchStartError) as e:
-        print(f"error: {e}", file=sys.stderr)
+            runner = await _start_bot(daemon)
+    except (StartupError, TwitchStartError, TwitchDied) as e:
+        if not isinstance(e, TwitchDied):  # that one is logged with its traceback
+            print(f"error: {e}", file=sys.stderr)
         await daemon.stop(grace_s=0)
         if store is not None:
             store.close()
-        # a network problem may pass (systemd restarts on 1); a config one will not
-        return 1 if getattr(e, "retry", False) else 2
+        return 1 if isinstance(e, TwitchDied) else 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -224,21 +219,21 @@ async def serve(
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
     pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
+    code = 0
     try:
-        if until is not None:
-            work = asyncio.create_task(until(daemon))
-            waiter = asyncio.create_task(stop.wait())
-            await asyncio.wait({work, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (work, waiter):
-                t.cancel()
-        else:
-            await stop.wait()
+        work = asyncio.ensure_future(until(daemon) if until is not None else stop.wait())
+        waiter = asyncio.create_task(stop.wait())
+        watched = {work, waiter} | ({runner.task} if runner is not None else set())
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        for t in (work, waiter):
+            t.cancel()
+        if runner is not None and runner.task.done():
+            code = _twitch_exit(runner)
     finally:
         systemd.stopping()
         logs.emit("daemon.stopping")
-        if bot is not None:  # stop taking events first
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(bot.close(), 5)
+        if runner is not None:  # stop taking events first
+            await runner.close()
         await tips.stop()
         if api is not None:
             await api.close()
@@ -247,7 +242,7 @@ async def serve(
             pinger.cancel()
         if store is not None:
             store.close()
-    return 0
+    return code
 
 
 async def _start_api(daemon: Daemon, config: Config) -> Any:
