@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import stat
 from pathlib import Path
 
 import pytest
 
 from streamer_tts import logs
-from streamer_tts.twitch.tokens import read_tokens, write_secret_file, write_tokens
+from streamer_tts.twitch.tokens import read_tokens, write_tokens
 from streamer_tts.twitch_sim import TwitchSim
 from tests.edge.twitch_rig import daemon_on_sim, sim_config
 
@@ -83,19 +82,6 @@ async def test_a_refused_token_stays_in_the_file(tmp_path: Path) -> None:
     kept = file_tokens(tokens)
     assert kept[sim.broadcaster.id] == ("dead-access", "dead-refresh")
     assert sim.is_valid_token(kept[sim.bot.id][0])
-
-
-def test_write_secret_file_is_0600_and_atomic(tmp_path: Path) -> None:
-    target = tmp_path / "tokens.json"
-    target.write_text("old")
-    os.chmod(target, 0o644)
-    write_secret_file(target, b"new")
-    assert target.read_bytes() == b"new"
-    assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    assert [p.name for p in tmp_path.iterdir()] == ["tokens.json"]
-    with pytest.raises(FileNotFoundError):
-        write_secret_file(tmp_path / "missing" / "x.json", b"x")
-    assert [p.name for p in tmp_path.iterdir()] == ["tokens.json"]
 
 
 def test_read_tokens_takes_good_entries_and_names_a_bad_file(tmp_path: Path) -> None:
