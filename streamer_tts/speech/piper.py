@@ -2,8 +2,11 @@
 
 Loading takes seconds, so it happens at `start()` and never per message. The voice
 is used serially by a single-thread executor (onnxruntime releases the GIL, so the
-event loop keeps running), one sentence per job: the first sentence plays while the
-next is synthesized, and a cancel takes effect at the next sentence boundary.
+event loop keeps running), one piece per job. Piper makes a whole utterance at
+once, so the first sound waits for the first piece: pieces are clauses, the first
+one short (see `clauses.py`), and each plays while the next is synthesized; a
+cancel takes effect at the next piece boundary. The first piece's near-silent
+start is trimmed behind a short fade-in (no click).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+import numpy as np
+
 from streamer_tts.speech.base import (
     Emit,
     EngineConfigError,
@@ -22,6 +27,7 @@ from streamer_tts.speech.base import (
     PcmFormat,
     StreamedSynthesis,
 )
+from streamer_tts.speech.clauses import pieces
 
 if TYPE_CHECKING:
     from piper import PiperVoice, SynthesisConfig
@@ -31,8 +37,25 @@ __all__ = ["PiperEngine", "PiperSynthesis"]
 _LOG = logging.getLogger(__name__)
 ENGINE_NAME: Final = "piper"
 _MAX_SENTENCES_AHEAD: Final = 4
-"""Sentences synthesized ahead of the player: enough to hide synthesis time (~0.13x
+"""Pieces synthesized ahead of the player: enough to hide synthesis time (~0.13x
 real time), few enough that a long message doesn't hold megabytes of PCM."""
+_ONSET_LEVEL: Final = 300
+"""|sample| below this is the near-silence Piper puts before speech (~40 ms)."""
+_ONSET_KEEP_MS: Final = 3.0
+"""Kept before the onset, under a linear fade-in from zero: no step, so no click."""
+
+
+def trim_onset(pcm: bytes, rate_hz: int) -> bytes:
+    """Drop the near-silent start of an utterance, fading in over the last few ms kept."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= _ONSET_LEVEL)
+    if loud.size == 0:
+        return pcm
+    keep = int(rate_hz * _ONSET_KEEP_MS / 1000)
+    start = max(0, int(loud[0]) - keep)
+    head = samples[start : start + keep].astype(np.float32)
+    head *= np.linspace(0.0, 1.0, len(head), endpoint=False, dtype=np.float32)
+    return head.astype("<i2").tobytes() + samples[start + len(head) :].tobytes()
 
 
 def _default_voice_paths() -> tuple[str, str]:
@@ -53,9 +76,24 @@ def _check_paths(voice_path: str, config_path: str) -> None:
 
 def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
     """Runs in the worker thread: imports and loads the ONNX model (seconds)."""
-    from piper import PiperVoice
+    import json
 
-    return PiperVoice.load(voice_path, config_path=config_path)
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    # One intra-op thread: on 2 shared cores, onnxruntime's default pool spins
+    # against the player's callback and other work, and a short piece came out
+    # 2x slower (median) and 4x slower (p90) than with one thread.
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    with open(config_path, encoding="utf-8") as config_file:
+        config = PiperConfig.from_dict(json.load(config_file))
+    session = onnxruntime.InferenceSession(
+        voice_path, sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    return PiperVoice(session=session, config=config)
 
 
 def _next_sentence(sentences: Iterator[bytes]) -> bytes | None:
@@ -112,7 +150,7 @@ class PiperEngine:
         _LOG.info("piper voice loaded: %s (%d Hz)", self.voice_path, self.format.sample_rate)
 
     def synthesize(self, text: str, *, voice: str | None = None) -> PiperSynthesis:
-        """Stream `text` sentence by sentence.
+        """Stream `text` piece by piece (clauses, the first one short).
 
         `voice` is accepted for interface parity and ignored: Piper has one loaded voice.
         """
@@ -127,10 +165,15 @@ class PiperEngine:
         self._voice = None
 
     def _sentences(self, text: str) -> Iterator[bytes]:
-        """A lazy per-sentence PCM iterator; advanced only inside the worker thread."""
+        """A lazy per-piece PCM iterator; advanced only inside the worker thread."""
         assert self._voice is not None
-        for chunk in self._voice.synthesize(text, syn_config=self._syn_config):
-            yield chunk.audio_int16_bytes
+        first = True
+        for piece in pieces(text):
+            for chunk in self._voice.synthesize(piece, syn_config=self._syn_config):
+                pcm = chunk.audio_int16_bytes
+                if first:
+                    pcm, first = trim_onset(pcm, self.format.sample_rate), False
+                yield pcm
 
     def _shutdown_executor(self) -> None:
         if self._executor is not None:
@@ -139,7 +182,7 @@ class PiperEngine:
 
 
 class PiperSynthesis(StreamedSynthesis):
-    """One message: each sentence is one executor job and one chunk."""
+    """One message: each piece is one executor job and one chunk."""
 
     def __init__(self, engine: PiperEngine, text: str) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_SENTENCES_AHEAD)

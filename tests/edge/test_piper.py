@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import shutil
 import time
@@ -177,3 +178,79 @@ async def test_missing_config_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(EngineConfigError, match=r"voice config not found: .*lonely\.onnx\.json"):
         await PiperEngine(voice_path=str(lonely)).start()
+
+
+async def test_first_sound_comes_from_a_short_first_piece(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voice: Any = engine._voice
+    asked: list[str] = []
+    real_synthesize = voice.synthesize
+
+    def recording_synthesize(text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        asked.append(text)
+        return real_synthesize(text, *args, **kwargs)
+
+    monkeypatch.setattr(voice, "synthesize", recording_synthesize)
+    long_first = (
+        "Thank you so much for the sub and the bits and the raid tonight everyone, "
+        "it means a lot. See you tomorrow."
+    )
+    synthesis = engine.synthesize(long_first)
+    first = await anext(synthesis)
+    asked_at_first = list(asked)
+    rest = [chunk async for chunk in synthesis]
+
+    # the first sound did not wait for the rest (the next piece may have begun)
+    assert asked_at_first[0] == "Thank you so much" and len(asked_at_first) <= 2
+    assert asked == [
+        "Thank you so much",
+        "for the sub and the bits and the raid tonight everyone,",
+        "it means a lot.",
+        "See you tomorrow.",
+    ]
+    assert len(rest) == 3
+    first_s = len(first) / 2 / engine.format.sample_rate
+    assert 0.4 < first_s < 2.0
+
+
+def onset(samples: np.ndarray) -> int:
+    return int(np.flatnonzero(np.abs(samples.astype(np.int32)) >= 300)[0])
+
+
+async def test_first_piece_starts_at_once_without_a_click(engine: PiperEngine) -> None:
+    from streamer_tts.speech.piper import trim_onset
+
+    voice: Any = engine._voice
+    raw = next(iter(voice.synthesize("Hello chat!"))).audio_int16_bytes
+    first = np.frombuffer(await anext(aiter(engine.synthesize("Hello chat!"))), "<i2")
+
+    assert onset(np.frombuffer(raw, "<i2")) / 22050 > 0.02  # Piper's own near-silent start
+    assert onset(first) == 66  # the engine's first piece: 3 ms before the onset
+    assert first[0] == 0  # the fade starts from silence
+    assert np.abs(np.diff(first[:67].astype(np.int32))).max() < 300  # no step: no click
+    trimmed = np.frombuffer(trim_onset(raw, 22050), "<i2")
+    raw_samples = np.frombuffer(raw, "<i2")
+    assert len(raw_samples) - len(trimmed) == onset(raw_samples) - 66
+    assert np.array_equal(trimmed[66:], raw_samples[onset(raw_samples) :])  # speech untouched
+
+
+async def test_only_the_first_piece_is_trimmed(engine: PiperEngine) -> None:
+    chunks = [c async for c in engine.synthesize("Hello chat, and welcome.")]
+    assert len(chunks) == 2
+    assert onset(np.frombuffer(chunks[0], "<i2")) == 66
+    assert onset(np.frombuffer(chunks[1], "<i2")) > 66  # its natural lead-in kept
+
+
+async def test_the_second_piece_is_ready_before_the_first_has_played(
+    engine: PiperEngine,
+) -> None:
+    text = "Welcome to the stream, everyone: grab a drink and enjoy the show tonight."
+    chunks = await timed_chunks(engine.synthesize(text))
+
+    played_s = 0.0
+    for (_, chunk), (next_at_s, _) in itertools.pairwise(chunks):
+        played_s += len(chunk) / 2 / 22050
+        # every piece arrives before what came earlier has finished playing,
+        # counting playback from the first chunk (a wide margin for a loaded machine)
+        assert next_at_s - chunks[0][0] < played_s + 0.5

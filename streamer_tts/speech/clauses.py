@@ -1,0 +1,58 @@
+"""Cut a message into pieces an engine can start speaking early: pure text, no I/O.
+
+A local voice makes a whole utterance at once, so the first sound waits for the
+first piece. Pieces end at punctuation (where a speaker pauses anyway); a run
+without punctuation longer than the current cap is cut at a word boundary,
+preferably before a joining word ("and", "to", "with" ...) so the cut falls
+where a pause is natural. The cap starts small, for a quick first sound, and
+grows by `growth` each piece: each piece is then made while the ones before
+it play (synthesis runs several times faster than speech), and later pieces
+are long, keeping their prosody whole.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+__all__ = ["FIRST_WORDS", "GROWTH", "pieces"]
+
+FIRST_WORDS: Final = 5
+"""The first piece's cap: ~1.5 s of speech, made in ~0.1-0.2 s by Piper on 2 cores."""
+GROWTH: Final = 3
+_CLAUSE_END: Final = re.compile(r"(?<=[,;:.!?…)\]\"'])\s+|\s+(?=[-–—]\s)|\n+")
+_JOINERS: Final = frozenset(
+    (  # noqa: SIM905 (a sentence of words reads better than a list)
+        "and but or so because that which who when while if then to of for with from at in on "
+        "by about as than"
+    ).split()
+)
+
+
+def _joiner(word: str) -> bool:
+    return word.lower().strip("\"'(") in _JOINERS
+
+
+def _cut(words: list[str], cap: int) -> int:
+    """Where to cut a run longer than `cap`: before a joining word in its second half
+    (not between two joining words: "to | the" would leave "to" dangling)."""
+    for k in range(cap, max(1, cap // 2), -1):
+        if _joiner(words[k]) and not _joiner(words[k - 1]):
+            return k
+    return cap
+
+
+def pieces(text: str, *, first_words: int = FIRST_WORDS, growth: int = GROWTH) -> list[str]:
+    """`text` as pieces in order; joined with spaces they give back its words unchanged."""
+    out: list[str] = []
+    for clause in _CLAUSE_END.split(text):
+        words = clause.split()
+        while words:
+            cap = first_words * growth ** min(len(out), 8)
+            if len(words) <= cap:
+                out.append(" ".join(words))
+                break
+            k = _cut(words, cap)
+            out.append(" ".join(words[:k]))
+            words = words[k:]
+    return out
