@@ -5,9 +5,9 @@ first piece. Pieces end at punctuation (where a speaker pauses anyway); a run
 without punctuation longer than the current cap is cut at a word boundary,
 preferably before a joining word ("and", "to", "with" ...) so the cut falls
 where a pause is natural. The cap starts small, for a quick first sound, and
-grows by `growth` each piece: each piece is then made while the ones before
-it play (synthesis runs several times faster than speech), and later pieces
-are long, keeping their prosody whole.
+grows by `growth` each piece up to `max_words`: each piece is then made while
+the ones before it play (synthesis runs several times faster than speech),
+and later pieces are whole clauses more often.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["FIRST_WORDS", "GROWTH", "pieces"]
+__all__ = ["FIRST_WORDS", "GROWTH", "MAX_WORDS", "pieces"]
 
 FIRST_WORDS: Final = 5
 """The first piece's cap: ~1.5 s of speech, made in ~0.1-0.2 s by Piper on 2 cores."""
 GROWTH: Final = 3
+MAX_WORDS: Final = 15
+"""The cap stops growing here (~5 s of speech): a skip cannot stop the piece being
+made, so the next message waits behind it; a longer piece buys little prosody."""
 _CLAUSE_END: Final = re.compile(r"(?<=[,;:.!?…)\]\"'])\s+|\s+(?=[-–—]\s)|\n+")
 _JOINERS: Final = frozenset(
     (  # noqa: SIM905 (a sentence of words reads better than a list)
@@ -42,13 +45,19 @@ def _cut(words: list[str], cap: int) -> int:
     return cap
 
 
-def pieces(text: str, *, first_words: int = FIRST_WORDS, growth: int = GROWTH) -> list[str]:
+def pieces(
+    text: str,
+    *,
+    first_words: int = FIRST_WORDS,
+    growth: int = GROWTH,
+    max_words: int = MAX_WORDS,
+) -> list[str]:
     """`text` as pieces in order; joined with spaces they give back its words unchanged."""
     out: list[str] = []
     for clause in _CLAUSE_END.split(text):
         words = clause.split()
         while words:
-            cap = first_words * growth ** min(len(out), 8)
+            cap = max(first_words, min(first_words * growth ** min(len(out), 8), max_words))
             if len(words) <= cap:
                 out.append(" ".join(words))
                 break
