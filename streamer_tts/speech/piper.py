@@ -5,7 +5,7 @@ is used serially by a single-thread executor (onnxruntime releases the GIL, so t
 event loop keeps running), one piece per job. Piper makes a whole utterance at
 once, so the first sound waits for the first piece: pieces are clauses, the first
 one short (see `clauses.py`), and each plays while the next is synthesized; a
-cancel takes effect at the next piece boundary. The first piece's near-silent
+cancel stops the piece being made (onnxruntime's terminate flag). The first piece's near-silent
 start is trimmed behind a short fade-in (no click).
 """
 
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -93,11 +93,31 @@ def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
     session = onnxruntime.InferenceSession(
         voice_path, sess_options=options, providers=["CPUExecutionProvider"]
     )
-    return PiperVoice(session=session, config=config)
+    return PiperVoice(session=_Session(session), config=config)  # type: ignore[arg-type]
 
 
-def _next_sentence(sentences: Iterator[bytes]) -> bytes | None:
-    """Runs in the worker thread: one sentence of PCM, or None at the end."""
+class _Session:
+    """The voice's onnxruntime session, run with the current message's RunOptions.
+
+    Piper calls `session.run(None, inputs)` with no options; through this, a
+    cancel sets its message's `terminate` flag and the piece being made stops
+    within milliseconds instead of holding the worker for the next message.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.run_options: Any = None
+
+    def run(self, output_names: Any, input_feed: Any) -> Any:
+        return self.inner.run(output_names, input_feed, self.run_options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _next_sentence(session: _Session, run_options: Any, sentences: Iterator[bytes]) -> bytes | None:
+    """Runs in the worker thread: one piece of PCM, or None at the end."""
+    session.run_options = run_options
     return next(sentences, None)
 
 
@@ -188,20 +208,32 @@ class PiperSynthesis(StreamedSynthesis):
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_SENTENCES_AHEAD)
         self._engine = engine
         self._text = text
+        import onnxruntime
+
+        self._run_options = onnxruntime.RunOptions()
+
+    async def cancel(self) -> None:
+        self._run_options.terminate = True  # stops the piece in the worker thread
+        await super().cancel()
 
     async def _produce(self, emit: Emit) -> None:
         loop = asyncio.get_running_loop()
         sentences = self._engine._sentences(self._text)
+        voice = self._engine._voice
+        assert voice is not None
+        session: Any = voice.session
         self._engine._active.add(self)
         try:
             while True:
                 executor = self._engine._executor
                 if executor is None:
                     raise EngineError(ENGINE_NAME, "engine closed")
-                # A cancel here abandons the future: the thread finishes the current
-                # sentence, the result is dropped, and the rest is never synthesized.
+                # A cancel here abandons the future: the piece in the thread stops
+                # (terminate flag), and the rest is never synthesized.
                 try:
-                    pcm = await loop.run_in_executor(executor, _next_sentence, sentences)
+                    pcm = await loop.run_in_executor(
+                        executor, _next_sentence, session, self._run_options, sentences
+                    )
                 except Exception as exc:  # a text Piper chokes on fails one message only
                     raise EngineError(ENGINE_NAME, f"synthesis failed: {exc!r}") from exc
                 if pcm is None:

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import re
 import shutil
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -254,3 +255,38 @@ async def test_the_second_piece_is_ready_before_the_first_has_played(
         # every piece arrives before what came earlier has finished playing,
         # counting playback from the first chunk (a wide margin for a loaded machine)
         assert next_at_s - chunks[0][0] < played_s + 0.5
+
+
+async def test_cancel_stops_the_piece_being_made_in_the_worker(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session: Any = engine._voice.session  # type: ignore[union-attr]
+    outcomes: list[str] = []
+    real_run = session.inner.run
+    second_started = threading.Event()
+
+    def run(*args: Any) -> Any:
+        if outcomes:
+            second_started.set()
+        try:
+            result = real_run(*args)
+        except Exception as exc:
+            outcomes.append("terminated" if "terminate" in str(exc) else repr(exc))
+            raise
+        outcomes.append("made")
+        return result
+
+    monkeypatch.setattr(session.inner, "run", run, raising=False)
+    long_run = " ".join(["we keep talking about the game"] * 8)  # no punctuation: 15-word pieces
+    old = engine.synthesize(long_run)
+    await anext(old)
+    assert await asyncio.to_thread(second_started.wait, 10)  # the next piece is being made
+    await old.cancel()
+    loop = asyncio.get_running_loop()
+    started_s = time.monotonic()
+    await loop.run_in_executor(engine._executor, lambda: None)  # the worker is free again
+    freed_s = time.monotonic() - started_s
+
+    assert outcomes[0] == "made" and outcomes[-1] == "terminated", outcomes
+    assert freed_s < 0.5
+    assert [c async for c in engine.synthesize("Next one.")]
