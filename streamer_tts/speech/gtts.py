@@ -7,13 +7,16 @@ thread advances gTTS's part generator, one part per job, and decodes it with
 miniaudio; each part goes to the player as soon as it is decoded, so a long
 message starts with its first part. `url` replaces the
 `https://translate.google.<tld>` base (tests, proxies): gTTS builds that URL in
-`_prepare_requests()`, which a subclass rewrites without touching the rest.
+`_prepare_requests()`, which a subclass rewrites without touching the rest. The
+subclass also sends with TLS verified (see `stream`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
@@ -36,6 +39,8 @@ ENGINE_NAME: Final = "gtts"
 _RATE_HZ: Final = 24000
 _MAX_PARTS_AHEAD: Final = 8
 """Parts are ~100 characters (~6 s of speech): a few ahead hide the next request."""
+_AUDIO: Final = re.compile(r'jQ1olc","\[\\"(.*)\\"]')
+"""gTTS 2.5.4's own pattern for the base64 MP3 in the batchexecute answer."""
 _JOB_MARGIN_S: Final = 2.0
 """requests' own (connect, read) timeouts bound each job; this catches anything else."""
 
@@ -56,6 +61,7 @@ def decode_mp3(data: bytes, sample_rate: int = _RATE_HZ) -> bytes:
 def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: float) -> Any:
     """A gTTS whose requests go to `url` instead of https://translate.google.<tld>."""
     from gtts import gTTS
+    from gtts.tts import gTTSError
     from gtts.utils import _translate_url
 
     class _Tts(gTTS):  # type: ignore[misc]
@@ -67,6 +73,32 @@ def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: flo
                     assert request.url is not None and request.url.startswith(google)
                     request.url = url.rstrip("/") + "/" + request.url[len(google) :]
             return prepared
+
+        def stream(self) -> Iterator[bytes]:
+            """gTTS's own `stream()`, but with TLS verified: gTTS 2.5.4 sends with
+            `verify=False` and silences urllib3's warning for the whole process,
+            which would let anyone on the path put words in the streamer's mouth."""
+            import requests
+
+            for prepared in self._prepare_requests():
+                try:
+                    with requests.Session() as session:
+                        settings = session.merge_environment_settings(
+                            prepared.url, {}, None, None, None
+                        )
+                        response = session.send(prepared, timeout=self.timeout, **settings)
+                    response.raise_for_status()
+                except requests.HTTPError:
+                    raise gTTSError(tts=self, response=response) from None
+                except requests.RequestException:
+                    raise gTTSError(tts=self)  # noqa: B904 (the cause stays in __context__)
+                for line in response.iter_lines(chunk_size=1024):
+                    decoded = line.decode("utf-8")
+                    if gTTS.GOOGLE_TTS_RPC in decoded:
+                        found = _AUDIO.search(decoded)
+                        if found is None:
+                            raise gTTSError(tts=self, response=response)
+                        yield base64.b64decode(found.group(1).encode("ascii"))
 
     return _Tts(text, lang=lang, tld=tld, lang_check=False, timeout=(timeout_s, timeout_s))
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -136,6 +139,28 @@ async def test_unreachable_is_an_engine_error() -> None:
             await collect(engine.synthesize(TEXT))
     finally:
         await engine.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+async def test_tls_is_verified_unlike_plain_gtts(tmp_path: Path) -> None:
+    """gTTS 2.5.4 itself sends with verify=False; a self-signed server must be refused."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    async with FakeGttsServer(ssl_context=context) as server:
+        engine = make_engine(server)
+        await engine.start()
+        try:
+            with pytest.raises(EngineError, match=r"^gtts: connection failed \(SSLError\)$"):
+                await collect(engine.synthesize(TEXT))
+        finally:
+            await engine.close()
+    assert server.parts == []  # nothing was sent to an unverified peer
 
 
 async def test_unknown_language_is_a_config_error() -> None:
