@@ -39,6 +39,7 @@ ENGINE_NAME: Final = "piper"
 _MAX_SENTENCES_AHEAD: Final = 4
 """Pieces synthesized ahead of the player: enough to hide synthesis time (~0.13x
 real time), few enough that a long message doesn't hold megabytes of PCM."""
+_WARM_UP_TEXT: Final = "Hello there."
 _ONSET_LEVEL: Final = 300
 """|sample| below this is the near-silence Piper puts before speech (~40 ms)."""
 _ONSET_KEEP_MS: Final = 3.0
@@ -93,7 +94,12 @@ def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
     session = onnxruntime.InferenceSession(
         voice_path, sess_options=options, providers=["CPUExecutionProvider"]
     )
-    return PiperVoice(session=_Session(session), config=config)  # type: ignore[arg-type]
+    voice = PiperVoice(session=_Session(session), config=config)  # type: ignore[arg-type]
+    # The first run of a fresh session is ~3x slower (allocations, kernel
+    # choice): pay it here, not on the first viewer's message.
+    for _ in voice.synthesize(_WARM_UP_TEXT):
+        pass
+    return voice
 
 
 class _Session:
