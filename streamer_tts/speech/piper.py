@@ -4,9 +4,9 @@ Loading takes seconds, so it happens at `start()` and never per message. The voi
 is used serially by a single-thread executor (onnxruntime releases the GIL, so the
 event loop keeps running), one piece per job. Piper makes a whole utterance at
 once, so the first sound waits for the first piece: pieces are clauses, the first
-one short (see `clauses.py`), and each plays while the next is synthesized; a
-cancel stops the piece being made (onnxruntime's terminate flag). The first piece's near-silent
-start is trimmed behind a short fade-in (no click).
+one short (see `clauses.py`), and each plays while the next is synthesized. A
+cancel stops the piece being made (onnxruntime's terminate flag). The first
+piece's near-silent start is trimmed behind a short fade-in (no click).
 """
 
 from __future__ import annotations
@@ -226,7 +226,8 @@ class PiperSynthesis(StreamedSynthesis):
         loop = asyncio.get_running_loop()
         sentences = self._engine._sentences(self._text)
         voice = self._engine._voice
-        assert voice is not None
+        if voice is None:
+            raise EngineError(ENGINE_NAME, "engine closed")
         session: Any = voice.session
         self._engine._active.add(self)
         try:
