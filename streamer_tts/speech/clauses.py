@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["FIRST_WORDS", "GROWTH", "MAX_WORDS", "pieces"]
+__all__ = ["FIRST_WORDS", "GROWTH", "MAX_WORDS", "ends_clause", "pieces"]
 
 FIRST_WORDS: Final = 4
 """The first piece's cap: ~1.2 s of speech, made in ~0.1 s by Piper on 2 cores (3
@@ -24,6 +24,7 @@ GROWTH: Final = 3
 MAX_WORDS: Final = 15
 """The cap stops growing here (~5 s of speech): a skip cannot stop the piece being
 made, so the next message waits behind it; a longer piece buys little prosody."""
+_CLAUSE_MARKS: Final = ",;:.!?…)]\"'"
 _CLAUSE_END: Final = re.compile(r"(?<=[,;:.!?…)\]\"'])\s+|\s+(?=[-–—]\s)|\n+")
 _JOINERS: Final = frozenset(
     (  # noqa: SIM905 (a sentence of words reads better than a list)
@@ -80,3 +81,8 @@ def pieces(
             out.append(" ".join(words[:k]))
             words = words[k:]
     return out
+
+
+def ends_clause(piece: str) -> bool:
+    """True when `piece` ends where a speaker pauses anyway (punctuation), not mid-clause."""
+    return piece.endswith(tuple(_CLAUSE_MARKS))

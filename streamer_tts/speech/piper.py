@@ -6,7 +6,9 @@ event loop keeps running), one piece per job. Piper makes a whole utterance at
 once, so the first sound waits for the first piece: pieces are clauses, the first
 one short (see `clauses.py`), and each plays while the next is synthesized. A
 cancel stops the piece being made (onnxruntime's terminate flag). The first
-piece's near-silent start is trimmed behind a short fade-in (no click).
+piece's near-silent start is trimmed behind a short fade-in (no click), and so
+are the silences around a cut made mid-clause, which Piper would otherwise
+voice as a full stop.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from streamer_tts.speech.base import (
     PcmFormat,
     StreamedSynthesis,
 )
-from streamer_tts.speech.clauses import pieces
+from streamer_tts.speech.clauses import ends_clause, pieces
 
 if TYPE_CHECKING:
     from piper import PiperVoice, SynthesisConfig
@@ -44,6 +46,23 @@ _ONSET_LEVEL: Final = 300
 """|sample| below this is the near-silence Piper puts before speech (~40 ms)."""
 _ONSET_KEEP_MS: Final = 3.0
 """Kept before the onset, under a linear fade-in from zero: no step, so no click."""
+
+
+_JOIN_TAIL_MS: Final = 40.0
+"""Near-silence kept after a piece cut mid-clause (Piper ends each utterance with
+~100-200 ms): with the next piece's trimmed start, a breath, not a full stop."""
+
+
+def trim_tail(pcm: bytes, rate_hz: int, keep_ms: float = _JOIN_TAIL_MS) -> bytes:
+    """Cut the near-silent end of an utterance to `keep_ms`, faded out to zero."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= _ONSET_LEVEL)
+    if loud.size == 0:
+        return pcm
+    end = min(len(samples), int(loud[-1]) + 1 + int(rate_hz * keep_ms / 1000))
+    tail = samples[loud[-1] + 1 : end].astype(np.float32)
+    tail *= np.linspace(1.0, 0.0, len(tail), dtype=np.float32)  # ends at zero: no click
+    return samples[: loud[-1] + 1].tobytes() + tail.astype("<i2").tobytes()
 
 
 def trim_onset(pcm: bytes, rate_hz: int) -> bytes:
@@ -193,13 +212,21 @@ class PiperEngine:
     def _sentences(self, text: str) -> Iterator[bytes]:
         """A lazy per-piece PCM iterator; advanced only inside the worker thread."""
         assert self._voice is not None
-        first = True
+        rate = self.format.sample_rate
+        joined = True  # the first piece starts at once, as one after a mid-clause cut
         for piece in pieces(text):
-            for chunk in self._voice.synthesize(piece, syn_config=self._syn_config):
-                pcm = chunk.audio_int16_bytes
-                if first:
-                    pcm, first = trim_onset(pcm, self.format.sample_rate), False
-                yield pcm
+            made = [
+                c.audio_int16_bytes
+                for c in self._voice.synthesize(piece, syn_config=self._syn_config)
+            ]
+            if not made:
+                continue
+            if joined:
+                made[0] = trim_onset(made[0], rate)
+            joined = not ends_clause(piece)
+            if joined:  # cut mid-clause: the next piece follows after a breath
+                made[-1] = trim_tail(made[-1], rate)
+            yield from made
 
     def _shutdown_executor(self) -> None:
         if self._executor is not None:

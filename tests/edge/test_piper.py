@@ -290,3 +290,26 @@ async def test_cancel_stops_the_piece_being_made_in_the_worker(
     assert outcomes[0] == "made" and outcomes[-1] == "terminated", outcomes
     assert freed_s < 0.5
     assert [c async for c in engine.synthesize("Next one.")]
+
+
+def quiet_ms(samples: np.ndarray, *, at_end: bool) -> float:
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= 300)
+    frames = len(samples) - 1 - int(loud[-1]) if at_end else int(loud[0])
+    return frames * 1000 / 22050
+
+
+async def test_a_cut_mid_clause_is_a_breath_and_a_comma_keeps_its_pause(
+    engine: PiperEngine,
+) -> None:
+    cut = [
+        np.frombuffer(c, "<i2") async for c in engine.synthesize("Thank you so much for the sub")
+    ]
+    comma = [np.frombuffer(c, "<i2") async for c in engine.synthesize("Thank you, for the sub")]
+
+    assert len(cut) == 2 and len(comma) == 2
+    join_ms = quiet_ms(cut[0], at_end=True) + quiet_ms(cut[1], at_end=False)
+    pause_ms = quiet_ms(comma[0], at_end=True) + quiet_ms(comma[1], at_end=False)
+    assert join_ms < 50  # Piper alone would leave ~150-250 ms: a full stop mid-phrase
+    assert pause_ms > 100  # at punctuation, Piper's own pause stays
+    assert cut[0][-1] == 0  # faded out to silence: no click at the join
+    assert np.abs(np.diff(cut[0][-850:].astype(np.int32))).max() < 600  # the faded tail
