@@ -34,6 +34,7 @@ from ..core.events import (
     Unban,
     User,
 )
+from ..journal.writer import JournalUnavailable
 from .messages import BadMessage, DonationIn, IdIn, SimpleIn, TtsIn, UserIn, parse_message
 from .metrics import CONTENT_TYPE, Metrics
 from .pages import add_pages
@@ -90,7 +91,7 @@ class ControlApi:
         if server is not None and server.sockets:
             self.port = server.sockets[0].getsockname()[1]
         self._remove_listener = logs.add_listener(self._on_event)
-        logs.emit("api.ready", url=self.url)
+        logs.emit(logs.API_READY, url=self.url)
 
     async def close(self) -> None:
         """Close every open socket first (an OBS overlay is always connected):
@@ -241,7 +242,10 @@ class ControlApi:
         else:
             mid = ""
             event = _COMMANDS[msg.type](by=API_USER)
-        decision = await self.conductor.ask(event)
+        try:
+            decision = await self.conductor.ask(event)
+        except JournalUnavailable as e:  # not written, not queued: the client may retry
+            return {"ok": False, "id": mid, "error": f"journal unavailable: {e}"}, 503
         if isinstance(decision, Accepted):
             return {
                 "ok": True,

@@ -68,6 +68,8 @@ class Cartesia(Strict):
 class Engine(Strict):
     primary: Literal["piper", "cartesia"] = "piper"
     fallback: Literal["piper", "none"] = "piper"
+    # Rounds of every engine again, with a backoff, before a message is failed.
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
     piper: Piper = Piper()
     cartesia: Cartesia = Cartesia()
 

@@ -30,8 +30,8 @@ from .decisions import Accepted, Control, ControlAction, Decision, Message, Reje
 __all__ = [
     "MAX_CUT_MARKS",
     "Action",
-    "CutAudio",
     "Cut",
+    "CutAudio",
     "Decided",
     "Failed",
     "Finished",

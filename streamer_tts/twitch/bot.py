@@ -270,11 +270,11 @@ class TTSBot(commands.Bot):
 
     async def event_websocket_welcome(self, payload: Any) -> None:
         if self.ready_event.is_set():
-            logs.emit("twitch.connected", session=getattr(payload, "id", ""))
+            logs.emit(logs.TWITCH_CONNECTED, session=getattr(payload, "id", ""))
 
     async def event_subscription_revoked(self, payload: Any) -> None:
         logs.emit(
-            "twitch.revoked",
+            logs.TWITCH_REVOKED,
             type=str(getattr(payload, "type", "")),
             reason=str(getattr(payload, "status", "")),
         )

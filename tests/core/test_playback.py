@@ -240,9 +240,7 @@ def test_skip_cuts_and_reports_silence_after_the_fade() -> None:
     assert CutAudio("m1") in actions
     assert Record(records.MarkSkipped("m1", "mod")) in actions
     assert pb.handle(Finished("m1"), 1.01) == []  # a late finish of a cut message
-    assert pb.handle(Cut("m1"), 1.02) == [
-        Report(Note.SILENCED, {"id": "m1", "after_ms": 20.0})
-    ]
+    assert pb.handle(Cut("m1"), 1.02) == [Report(Note.SILENCED, {"id": "m1", "after_ms": 20.0})]
 
 
 def test_interrupt_requeues_what_is_committed_and_cuts_it() -> None:
