@@ -147,15 +147,17 @@ class _Pump:
                     break
                 except TimeoutError:
                     raise EngineError(engine.name, f"no audio for {STALL_TIMEOUT_S:g} s") from None
+                if self.stopped:  # cut, even if wait_for swallowed the cancel (3.11)
+                    break
                 if self.first_audio_ms is None and synthesis.first_chunk_s is not None:
                     self.first_audio_ms = synthesis.first_chunk_s * 1000
                 pcm = apply_volume(resampler.process(chunk), player.volume)
                 if self._cap(pcm, player.max_frames):
                     self.truncated = True
                     break
-            if not self.truncated:
+            if not self.truncated and not self.stopped:
                 self._deliver(apply_volume(resampler.process(b"", last=True), player.volume))
-            complete = not self.truncated
+            complete = not self.truncated and not self.stopped
         finally:
             if not complete:  # skipped, truncated or failed: stop generating, bounded
                 with contextlib.suppress(Exception, asyncio.CancelledError):

@@ -1,0 +1,76 @@
+"""Conductor benchmark: a cut never waits for an engine (issue 11).
+
+The conductor and player driven directly (output `none`, real time), the
+real Cartesia SDK against the fake server answering each cancel 5 s late.
+Prints, each on one line:
+
+- `conductor cut (timeout|skip|cheer): N/N within 50 ms, p50 X ms, max Y ms`:
+  a moderator timing out the speaking user, a `!skip`, an interrupting
+  cheer; event in -> player told to cut, measured in the process;
+- `conductor sequence: N runs beside 2 CPU hogs, decisions max X ms (K over
+  100 ms), cuts max Y ms, stop within grace: yes|no`: play, delete a queued
+  message, time out the speaker 100 ms later while the next one prefetches.
+
+Run: `.venv/bin/python bench/conductor.py` (`make bench` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streamer_tts import logs
+from streamer_tts.core.events import ChatTTS, User
+from tests.edge.conductor_rig import cartesia_rig, cpu_hogs, cut_latencies, sequence
+
+GRACE_S = 0.3
+
+
+async def cuts(runs: int) -> None:
+    for kind in ("timeout", "skip", "cheer"):
+        async with cartesia_rig(cancel_delay_s=5.0) as (rig, _):
+            ms = await cut_latencies(rig, kind, runs)
+        within = sum(1 for x in ms if x <= 50)
+        print(
+            f"conductor cut ({kind}): {within}/{len(ms)} within 50 ms, "
+            f"p50 {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms",
+            flush=True,
+        )
+
+
+async def sequences(runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-conductor-") as tmp, cpu_hogs(2):
+        async with cartesia_rig(Path(tmp)) as (rig, _):
+            decisions, cut_ms = await sequence(rig, runs)
+            rig.conductor.submit(ChatTTS(id="last", user=User("late"), message="x " * 60))
+            await rig.wait(logs.TTS_STARTED, "last")
+            t0 = time.monotonic()
+            await rig.conductor.stop(grace_s=GRACE_S)
+            stop_s = time.monotonic() - t0
+    late = sum(1 for x in decisions if x > 100)
+    print(
+        f"conductor sequence: {runs} runs beside 2 CPU hogs, decisions max "
+        f"{max(decisions):.1f} ms ({late} over 100 ms), cuts max {max(cut_ms):.1f} ms, "
+        f"stop within grace: {'yes' if stop_s <= GRACE_S + 0.1 else 'no'}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cut-runs", type=int, default=200)
+    parser.add_argument("--sequence-runs", type=int, default=500)
+    args = parser.parse_args()
+    asyncio.run(cuts(args.cut_runs))
+    asyncio.run(sequences(args.sequence_runs))
+
+
+if __name__ == "__main__":
+    main()
