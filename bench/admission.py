@@ -4,7 +4,10 @@ Real filters, real aiolimiter gates (inside a running loop, as in the daemon)
 and the real bounded queue; a simulated speaker takes one message every ten
 events. Prints, in one run: the cost of durability (`admission+journal: N
 events/s`, every acceptance and state change written to a real SQLite
-journal) and, last, `admission: N events/s, rss +M MB` (peak RSS growth).
+journal as the conductor writes them: one transaction per turn, fsynced
+(`synchronous=FULL`) when it holds a paid acceptance; the next line, `, paid
+FULL ...`, says how many of those commits were fsynced and what one cost)
+and, last, `admission: N events/s, rss +M MB` (peak RSS growth).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from streamer_tts.core import records
 from streamer_tts.core.admission import Admission
 from streamer_tts.core.decisions import Accepted, Rejected
 from streamer_tts.core.events import (
@@ -111,7 +115,7 @@ def rss_mb() -> float:
 async def run(
     events: list[Incoming], rules: Rules, journal: Journal | None = None
 ) -> tuple[float, dict[str, int]]:
-    """Every event decided; with a journal, each step recorded as the conductor does."""
+    """Every event decided; with a journal, each turn written as the conductor does."""
     admission = Admission(rules, aiolimiter_gate)
     loop = asyncio.get_running_loop()
     counts: dict[str, int] = {}
@@ -119,11 +123,11 @@ async def run(
     for i, event in enumerate(events):
         now = loop.time()
         decision = admission.decide(event, now)
+        ops: list[records.Op] = []
         if isinstance(decision, Accepted):
-            if journal is not None:
-                if decision.evicted is not None:
-                    journal.mark_dropped(decision.evicted.id, "queue_full")
-                journal.record_accepted(decision.message)
+            if decision.evicted is not None:
+                ops.append(records.MarkDropped(decision.evicted.id, "queue_full"))
+            ops.append(records.Accept(decision.message))
             counts["accepted"] = counts.get("accepted", 0) + 1
         elif isinstance(decision, Rejected):
             key = str(decision.reason)
@@ -131,11 +135,20 @@ async def run(
         if i % 10 == 0:
             message = admission.next_message(now)
             if message is not None:
-                if journal is not None:
-                    journal.mark_playing(message.id, spoken=message.spoken)
-                    journal.mark_finished(message.id)
-                admission.finished(message.id)
+                ops.append(records.MarkPlaying(message.id, spoken=message.spoken))
+                ops.append(records.MarkFinished(message.id))
+        if journal is not None and ops:
+            paid = any(isinstance(op, records.Accept) and op.message.paid for op in ops)
+            if paid:
+                t = time.perf_counter()
+                journal.apply(ops, full_sync=True)
+                FULL_COMMITS_S.append(time.perf_counter() - t)
+            else:
+                journal.apply(ops)
     return time.perf_counter() - t0, counts
+
+
+FULL_COMMITS_S: list[float] = []  # paid turns: commits with an fsync
 
 
 def main() -> None:
@@ -166,6 +179,13 @@ def main() -> None:
     rate = len(events) / elapsed
     print("decisions: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     print(f"admission+journal: {len(events) / durable_s:.0f} events/s")
+    fsyncs = sorted(FULL_COMMITS_S)
+    if fsyncs:
+        p50, p99 = fsyncs[len(fsyncs) // 2], fsyncs[int(len(fsyncs) * 0.99)]
+        print(
+            f", paid FULL: {len(fsyncs)} paid acceptances fsynced, "
+            f"{p50 * 1000:.2f} ms p50, {p99 * 1000:.2f} ms p99 per commit"
+        )
     print(f"admission: {rate:.0f} events/s, rss +{max(growth, 0.0):.1f} MB")
 
 

@@ -4,12 +4,15 @@ The conductor and player driven directly (output `none`, real time), the
 real Cartesia SDK against the fake server answering each cancel 5 s late.
 Prints, each on one line:
 
-- `conductor cut (timeout|skip|cheer): N/N within 50 ms, p50 X ms, max Y ms`:
-  a moderator timing out the speaking user, a `!skip`, an interrupting
-  cheer; event in -> player told to cut, measured in the process;
+- `conductor cut (timeout|skip|cheer): N/N within 50 ms, p50 X ms, max Y ms,
+  loop stall max Z ms`: a moderator timing out the speaking user, a `!skip`,
+  an interrupting cheer; event in -> player told to cut, measured in the
+  process (the stall: the longest time the OS did not run the loop meanwhile);
 - `conductor sequence: N runs beside 2 CPU hogs, decisions max X ms (K over
-  100 ms), cuts max Y ms, stop within grace: yes|no`: play, delete a queued
-  message, time out the speaker 100 ms later while the next one prefetches.
+  100 ms), cuts max Y ms, loop stall max Z ms, announced p99 A ms, stop
+  within grace: yes|no`: play, delete a queued message, time out the speaker
+  100 ms later while the next one prefetches; "announced" is decided ->
+  durable in the journal and logged.
 
 Run: `.venv/bin/python bench/conductor.py` (`make bench` runs it).
 """
@@ -36,11 +39,13 @@ GRACE_S = 0.3
 async def cuts(runs: int) -> None:
     for kind in ("timeout", "skip", "cheer"):
         async with cartesia_rig(cancel_delay_s=5.0) as (rig, _):
-            ms = await cut_latencies(rig, kind, runs)
+            timed = await cut_latencies(rig, kind, runs)
+        ms = [x for x, _ in timed]
         within = sum(1 for x in ms if x <= 50)
         print(
             f"conductor cut ({kind}): {within}/{len(ms)} within 50 ms, "
-            f"p50 {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms",
+            f"p50 {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms, "
+            f"loop stall max {max(s for _, s in timed):.1f} ms",
             flush=True,
         )
 
@@ -48,16 +53,20 @@ async def cuts(runs: int) -> None:
 async def sequences(runs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-conductor-") as tmp, cpu_hogs(2):
         async with cartesia_rig(Path(tmp)) as (rig, _):
-            decisions, cut_ms = await sequence(rig, runs)
+            decided, cut, announced = await sequence(rig, runs)
             rig.conductor.submit(ChatTTS(id="last", user=User("late"), message="x " * 60))
             await rig.wait(logs.TTS_STARTED, "last")
             t0 = time.monotonic()
             await rig.conductor.stop(grace_s=GRACE_S)
             stop_s = time.monotonic() - t0
+    decisions = [x for x, _ in decided]
+    stall = max(s for _, s in decided + cut)
     late = sum(1 for x in decisions if x > 100)
+    p99 = sorted(announced)[int(len(announced) * 0.99)]
     print(
         f"conductor sequence: {runs} runs beside 2 CPU hogs, decisions max "
-        f"{max(decisions):.1f} ms ({late} over 100 ms), cuts max {max(cut_ms):.1f} ms, "
+        f"{max(decisions):.1f} ms ({late} over 100 ms), cuts max {max(x for x, _ in cut):.1f} ms, "
+        f"loop stall max {stall:.1f} ms, announced p99 {p99:.1f} ms, "
         f"stop within grace: {'yes' if stop_s <= GRACE_S + 0.1 else 'no'}",
         flush=True,
     )

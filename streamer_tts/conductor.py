@@ -137,8 +137,10 @@ class Conductor(Queries):
         while not self.playback.idle and loop.time() < deadline:
             await asyncio.sleep(0.02)
         if self.writer is not None:
-            try:
+            try:  # written, then announced by the task (it still runs)
                 await asyncio.wait_for(self.writer.flush(), 5.0)
+                while self.announcer.unannounced:
+                    await asyncio.sleep(0.005)
             except TimeoutError:
                 log.error("journal writes still pending at stop")
 

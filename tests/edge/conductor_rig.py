@@ -4,8 +4,10 @@ No Twitch: events are submitted as the adapters would. The player writes to
 output `none` (paced in real time, like a device) and speaks through the
 real Cartesia SDK against the fake server, which answers a cancel late
 (`cancel_delay_s`). Latency is measured inside the process: from the
-moment an event is submitted to the moment the player is told to cut (and
-to the moment its decision is announced).
+moment an event is submitted to the moment it is decided, and to the
+moment the player is told to cut. `LoopLag` measures how late the event
+loop itself ran meanwhile (the OS scheduler on a loaded machine), which no
+code of ours can make up for: tests allow for it, the bench prints both.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -42,7 +45,7 @@ from streamer_tts.journal import Journal
 from streamer_tts.limiter import aiolimiter_gate
 from tests.fakes.cartesia_server import FakeCartesiaServer
 
-__all__ = ["Rig", "cartesia_rig", "cpu_hogs", "cut_latencies", "sequence"]
+__all__ = ["LoopLag", "Rig", "cartesia_rig", "cpu_hogs", "cut_latencies", "sequence"]
 
 RATE = 22050
 MOD = User("mod", "Mod", frozenset({Role.MODERATOR}))
@@ -56,6 +59,32 @@ RULES = replace(
 LONG_TEXT = "a long message that keeps playing for a while " * 2
 
 
+class LoopLag:
+    """A task that wakes every 2 ms and records how late it woke."""
+
+    PERIOD_S = 0.002
+
+    def __init__(self) -> None:
+        self.samples: deque[tuple[float, float]] = deque(maxlen=200_000)  # (woke at, late s)
+
+    async def run(self) -> None:
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(self.PERIOD_S)
+            now = time.monotonic()
+            self.samples.append((now, max(0.0, now - t - self.PERIOD_S)))
+
+    def during_ms(self, t0: float, t1: float) -> float:
+        """The longest stall of the loop overlapping [t0, t1], in ms."""
+        worst = 0.0
+        for woke, late in reversed(self.samples):
+            if woke < t0:
+                break
+            if woke - late - self.PERIOD_S <= t1:
+                worst = max(worst, late)
+        return worst * 1000
+
+
 class Rig:
     """One conductor + player; every log event kept, cut and decision times recorded."""
 
@@ -66,7 +95,16 @@ class Rig:
         self.conductor.on_decision = self._decided
         self.events: list[dict[str, Any]] = []
         self.cut_at: dict[str, float] = {}
-        self.decided_at: dict[int, float] = {}  # id(event) -> when its decision was announced
+        self.decided_at: dict[object, float] = {}  # event -> when admission decided it
+        self.announced_at: dict[object, float] = {}  # event -> when its decision was announced
+        self.lag = LoopLag()
+        decide = self.admission.decide
+
+        def timed_decide(event: Any, now: float, *on_air: Any) -> Any:
+            self.decided_at.setdefault(event, time.monotonic())
+            return decide(event, now, *on_air)
+
+        self.admission.decide = timed_decide  # type: ignore[method-assign]
         self._waiters: list[tuple[str, str, asyncio.Future[None]]] = []
         cut = self.player.cut
 
@@ -78,7 +116,7 @@ class Rig:
         self.player.cut = timed_cut  # type: ignore[method-assign]
 
     def _decided(self, event: object, decision: object) -> None:
-        self.decided_at[id(event)] = time.monotonic()
+        self.announced_at.setdefault(event, time.monotonic())
 
     def _on_event(self, record: dict[str, Any]) -> None:
         self.events.append(record)
@@ -106,9 +144,11 @@ class Rig:
         remove = logs.add_listener(self._on_event)
         await self.player.start()
         task = asyncio.create_task(self.conductor.run())
+        lag = asyncio.create_task(self.lag.run())
         try:
             yield self
         finally:
+            lag.cancel()
             task.cancel()
             await self.player.close()
             self.conductor.close()
@@ -148,8 +188,9 @@ async def cartesia_rig(
                 journal.close()
 
 
-async def cut_latencies(rig: Rig, kind: str, runs: int) -> list[float]:
-    """Event in -> player told to cut the speaking message (ms), `runs` times.
+async def cut_latencies(rig: Rig, kind: str, runs: int) -> list[tuple[float, float]]:
+    """Event in -> player told to cut the speaking message (ms), `runs` times,
+    each with the loop's longest stall meanwhile (ms).
 
     `kind`: "timeout" (a moderator times the speaker out), "skip", or
     "cheer" (a cheer on an interrupting tier arrives).
@@ -165,11 +206,13 @@ async def cut_latencies(rig: Rig, kind: str, runs: int) -> list[float]:
         elif kind == "skip":
             event = Skip(by=MOD)
         else:
-            event = Cheer(id=f"big{kind}{i}", user=User(f"whale{i}"), amount_bits=5000, message="hi")
+            event = Cheer(
+                id=f"big{kind}{i}", user=User(f"whale{i}"), amount_bits=5000, message="hi"
+            )
         t0 = time.monotonic()
         rig.conductor.submit(event)
         await rig.wait("cut", mid)
-        out.append((rig.cut_at[mid] - t0) * 1000)
+        out.append(((rig.cut_at[mid] - t0) * 1000, rig.lag.during_ms(t0, rig.cut_at[mid])))
         if kind == "cheer":  # the cut one went back to the queue: clear it, skip the cheer
             rig.conductor.submit(Clear(by=MOD))
             await rig.wait(logs.TTS_STARTED, f"big{kind}{i}")
@@ -178,11 +221,16 @@ async def cut_latencies(rig: Rig, kind: str, runs: int) -> list[float]:
     return out
 
 
-async def sequence(rig: Rig, runs: int) -> tuple[list[float], list[float]]:
+Timed = tuple[float, float]  # (delay ms, the loop's longest stall meanwhile ms)
+
+
+async def sequence(rig: Rig, runs: int) -> tuple[list[Timed], list[Timed], list[float]]:
     """Play; delete a queued message; 100 ms later time the speaker out while
-    the next one prefetches. Returns (decision delays, cut delays) in ms."""
-    decisions: list[float] = []
-    cuts: list[float] = []
+    the next one prefetches. Returns (decision delays, cut delays,
+    announcement delays: decided -> durable and announced), in ms."""
+    decisions: list[Timed] = []
+    cuts: list[Timed] = []
+    announced: list[float] = []
     for i in range(runs):
         speaker = f"talker{i}"
         now, queued, nxt = f"seq{i}a", f"seq{i}b", f"seq{i}c"
@@ -198,13 +246,16 @@ async def sequence(rig: Rig, runs: int) -> tuple[list[float], list[float]]:
         t_purge = time.monotonic()
         rig.conductor.submit(purge)
         await rig.wait("cut", now)
-        cuts.append((rig.cut_at[now] - t_purge) * 1000)
+        cut_at = rig.cut_at[now]
+        cuts.append(((cut_at - t_purge) * 1000, rig.lag.during_ms(t_purge, cut_at)))
         await rig.wait(logs.TTS_STARTED, nxt)
         for event, t in ((delete, t_delete), (purge, t_purge)):
-            decisions.append((rig.decided_at[id(event)] - t) * 1000)
+            at = rig.decided_at[event]
+            decisions.append(((at - t) * 1000, rig.lag.during_ms(t, at)))
+            announced.append((rig.announced_at[event] - at) * 1000)
         rig.conductor.submit(Skip(by=MOD))
         await rig.settle()
-    return decisions, cuts
+    return decisions, cuts, announced
 
 
 @contextlib.contextmanager

