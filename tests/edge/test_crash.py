@@ -129,7 +129,7 @@ def assert_replays_only_what_a_kill_cut(records: list[dict[str, Any]], kills: in
         requeued = {r["id"] for r in run if r["event"] == "tts.interrupted"}
         cut = set(started) - ended - requeued  # sounding when the kill came
         assert len(cut) <= 1, f"kill {k}: {sorted(cut)} were all sounding at once"
-        later = {r["id"] for run_after in runs[k + 1 :] for r in run_after}
+        later = {r.get("id") for run_after in runs[k + 1 :] for r in run_after}
         done_here = {m for m in ended if m in started}
         again = {m for m in done_here if m in later and _started_in(runs[k + 1 :], m)}
         assert not again, f"kill {k}: {sorted(again)} ended before the kill, read again"
