@@ -4,9 +4,8 @@ Everything arrives in one inbox (adapters' events, the player's reports, the
 journal's `Written`, a reload). For each item the task asks `Admission` for
 a decision and `Playback` for actions, and carries them out at once: a cut
 tells the player and returns, a write goes to the journal writer. It never
-awaits an engine, a socket or the disk. What a turn announces waits until
-its writes are durable (`announce.py`), and so does starting a message whose
-acceptance is still being written.
+awaits an engine, a socket or the disk. What a turn announces waits until its
+writes are durable (`announce.py`), as does starting a message being written.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ class Player:
         *,
         engines: list[Engine],
         output: str,
-        notify: Callable[[Report], None] = _no_one,
+        notify: Callable[[Report], object] = _no_one,
         sample_rate: int = 22050,
         gap_ms: int = 300,
         volume: float = 1.0,
@@ -215,7 +215,7 @@ class Player:
         self._serial = itertools.count(1)
         self._committed: list[str] = []  # message ids in the feed, in play order
 
-    def attach(self, notify: Callable[[Report], None]) -> None:
+    def attach(self, notify: Callable[[Report], object]) -> None:
         """Send every report to `notify` (the conductor's inbox): its one consumer."""
         self._notify = notify
 

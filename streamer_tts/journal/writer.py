@@ -53,7 +53,7 @@ class Written:
 
 
 class JournalWriter:
-    def __init__(self, journal: Journal, report: Callable[[Written], None]) -> None:
+    def __init__(self, journal: Journal, report: Callable[[Written], object]) -> None:
         self.journal = journal
         self._report = report
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="journal")
