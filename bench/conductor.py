@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streamer_tts import logs
 from streamer_tts.core.events import ChatTTS, User
-from tests.edge.conductor_rig import cartesia_rig, cpu_hogs, cut_latencies, sequence
+from tests.edge.conductor_rig import LONG_TEXT, cartesia_rig, cpu_hogs, cut_latencies, sequence
 
 GRACE_S = 0.3
 
@@ -54,7 +54,7 @@ async def sequences(runs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-conductor-") as tmp, cpu_hogs(2):
         async with cartesia_rig(Path(tmp)) as (rig, _):
             decided, cut, announced = await sequence(rig, runs)
-            rig.conductor.submit(ChatTTS(id="last", user=User("late"), message="x " * 60))
+            rig.conductor.submit(ChatTTS(id="last", user=User("late"), message=LONG_TEXT))
             await rig.wait(logs.TTS_STARTED, "last")
             t0 = time.monotonic()
             await rig.conductor.stop(grace_s=GRACE_S)

@@ -23,7 +23,15 @@ import pytest
 from streamer_tts import logs
 from streamer_tts.audio.player import WIND_DOWN_S
 from streamer_tts.core.events import ChatTTS, Skip, User
-from tests.edge.conductor_rig import MOD, Rig, cartesia_rig, cpu_hogs, cut_latencies, sequence
+from tests.edge.conductor_rig import (
+    LONG_TEXT,
+    MOD,
+    Rig,
+    cartesia_rig,
+    cpu_hogs,
+    cut_latencies,
+    sequence,
+)
 from tests.fakes.tone_engine import ToneEngine
 
 CUT_RUNS = int(os.environ.get("TTS_CUT_RUNS", "25"))
@@ -84,7 +92,7 @@ async def test_sequence_under_load_no_decision_late_and_stop_within_grace(
         async with cartesia_rig(tmp_path / "state") as (rig, _):
             decisions, cuts, announced = await sequence(rig, SEQUENCE_RUNS)
             # stop while a long message plays: honoured within the grace
-            rig.conductor.submit(ChatTTS(id="last", user=User("late"), message="x " * 60))
+            rig.conductor.submit(ChatTTS(id="last", user=User("late"), message=LONG_TEXT))
             await rig.wait(logs.TTS_STARTED, "last")
             t0 = time.monotonic()
             await rig.conductor.stop(grace_s=0.3)
@@ -96,7 +104,7 @@ async def test_sequence_under_load_no_decision_late_and_stop_within_grace(
     )
     assert max(d - stall for d, stall in decisions) <= 100, sorted(decisions)[-5:]
     assert max(c - stall for c, stall in cuts) <= 50, sorted(cuts)[-5:]
-    assert stop_s <= 0.3 + 0.1, stop_s
+    assert 0.3 <= stop_s <= 0.3 + 0.5, stop_s  # the grace, plus a loaded loop's wake-up
     dropped = {e["id"] for e in rig.events if e["event"] == logs.TTS_DROPPED}
     assert all(f"seq{i}b" in dropped for i in range(SEQUENCE_RUNS))  # deleted, never read
     started = {e["id"] for e in rig.events if e["event"] == logs.TTS_STARTED}
