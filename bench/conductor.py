@@ -12,7 +12,10 @@ Prints, each on one line:
   100 ms), cuts max Y ms, loop stall max Z ms, announced p99 A ms, stop
   within grace: yes|no`: play, delete a queued message, time out the speaker
   100 ms later while the next one prefetches; "announced" is decided ->
-  durable in the journal and logged.
+  durable in the journal and logged;
+- `conductor stop: N/N within the grace (G ms + 100 ms), max X ms, then
+  closed in max Y ms`: a stop while a long message plays, then the player
+  closed (engines wound down, bounded).
 
 Run: `.venv/bin/python bench/conductor.py` (`make bench` runs it).
 """
@@ -72,13 +75,35 @@ async def sequences(runs: int) -> None:
     )
 
 
+async def stops(trials: int) -> None:
+    within, worst_s, closed_s = 0, 0.0, 0.0
+    for i in range(trials):
+        async with cartesia_rig(cancel_delay_s=5.0) as (rig, _):
+            rig.conductor.submit(ChatTTS(id=f"stop{i}", user=User("v"), message=LONG_TEXT))
+            await rig.wait(logs.TTS_STARTED, f"stop{i}")
+            t0 = time.monotonic()
+            await rig.conductor.stop(grace_s=GRACE_S)
+            took = time.monotonic() - t0
+            t1 = time.monotonic()
+        closed_s = max(closed_s, time.monotonic() - t1)
+        within += took <= GRACE_S + 0.1
+        worst_s = max(worst_s, took)
+    print(
+        f"conductor stop: {within}/{trials} within the grace ({GRACE_S * 1000:.0f} ms + 100 ms), "
+        f"max {worst_s * 1000:.0f} ms, then closed in max {closed_s * 1000:.0f} ms",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cut-runs", type=int, default=200)
     parser.add_argument("--sequence-runs", type=int, default=500)
+    parser.add_argument("--stop-trials", type=int, default=20)
     args = parser.parse_args()
     asyncio.run(cuts(args.cut_runs))
     asyncio.run(sequences(args.sequence_runs))
+    asyncio.run(stops(args.stop_trials))
 
 
 if __name__ == "__main__":
