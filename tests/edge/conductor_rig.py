@@ -89,6 +89,7 @@ class Rig:
     """One conductor + player; every log event kept, cut and decision times recorded."""
 
     def __init__(self, engines: list[Any], journal: Journal | None = None) -> None:
+        sys.setswitchinterval(0.001)  # as the daemon does: threads hand the GIL over fast
         self.player = Player(engines=engines, output="none", sample_rate=RATE, gap_ms=20)
         self.admission = Admission(RULES, aiolimiter_gate)
         self.conductor = Conductor(self.admission, self.player, journal=journal)
