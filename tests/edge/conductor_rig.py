@@ -89,7 +89,7 @@ class Rig:
     """One conductor + player; every log event kept, cut and decision times recorded."""
 
     def __init__(self, engines: list[Any], journal: Journal | None = None) -> None:
-        sys.setswitchinterval(0.001)  # as the daemon does: threads hand the GIL over fast
+        self._switch = sys.getswitchinterval()
         self.player = Player(engines=engines, output="none", sample_rate=RATE, gap_ms=20)
         self.admission = Admission(RULES, aiolimiter_gate)
         self.conductor = Conductor(self.admission, self.player, journal=journal)
@@ -143,6 +143,7 @@ class Rig:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Rig]:
         remove = logs.add_listener(self._on_event)
+        sys.setswitchinterval(0.001)  # as the daemon does: threads hand the GIL over fast
         await self.player.start()
         task = asyncio.create_task(self.conductor.run())
         lag = asyncio.create_task(self.lag.run())
@@ -154,6 +155,7 @@ class Rig:
             await self.player.close()
             self.conductor.close()
             remove()
+            sys.setswitchinterval(self._switch)
 
     async def settle(self, timeout_s: float = 10.0) -> None:
         await asyncio.wait_for(self.conductor.drained(), timeout_s)
