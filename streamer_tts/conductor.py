@@ -100,12 +100,8 @@ class Conductor(Queries):
         ops: list[records.Op] = []
         reports: list[pb.Report] = []
         self._carry_out(actions, ops, reports)
-        head = self.admission.peek(now)
-        if (
-            head is not None
-            and self.playback.wants_next()
-            and not self.announcer.unwritten(head.id)
-        ):
+        head = self.admission.peek(now) if self.playback.wants_next() else None
+        if head is not None and not self.announcer.unwritten(head.id):
             message = self.admission.next_message(now)
             assert message is not None
             self._carry_out(self.playback.handle(pb.Taken(message), now), ops, reports)
@@ -137,11 +133,15 @@ class Conductor(Queries):
             await asyncio.sleep(0.02)
         if self.writer is not None:
             try:  # written, then announced by the task (it still runs)
-                await asyncio.wait_for(self.writer.flush(), 5.0)
-                while self.announcer.unannounced:
-                    await asyncio.sleep(0.005)
+                await asyncio.wait_for(self._settled(), 5.0)
             except TimeoutError:
                 log.error("journal writes still pending at stop")
+
+    async def _settled(self) -> None:
+        assert self.writer is not None
+        await self.writer.flush()
+        while self.announcer.unannounced:
+            await asyncio.sleep(0.005)
 
     def close(self) -> None:
         """Finish pending journal writes (after the task has stopped)."""
