@@ -34,6 +34,7 @@ class Announcer:
         self.writer = writer
         self.degraded = 0  # failed writes: what they held is not durable
         self.unannounced = 0  # batches handed to the writer, not yet announced
+        self._status_degraded = False  # systemd's status line says so
 
     def unwritten(self, message_id: str) -> bool:
         """Whether this message's acceptance is still on its way to disk."""
@@ -49,6 +50,9 @@ class Announcer:
                 gone.update(reply(error))
             if error and any(_subject(op) not in gone for op in ops):
                 self._degraded(error)
+            elif not error and ops and self._status_degraded:
+                self._status_degraded = False
+                systemd.status(f"journal writing again ({self.degraded} writes failed before)")
             for report in reports:
                 if report.note is Note.REJECTED or report.fields.get("id") not in gone:
                     log_report(report)
@@ -66,6 +70,7 @@ class Announcer:
 
     def _degraded(self, error: str) -> None:
         self.degraded += 1
+        self._status_degraded = True
         logs.emit(logs.JOURNAL_DEGRADED, error=error)
         systemd.status(f"journal degraded: {self.degraded} writes failed ({error})")
 

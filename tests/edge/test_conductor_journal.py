@@ -101,6 +101,11 @@ async def test_twitch_event_is_read_but_degraded_counted_and_shown(
             Cheer(id="c1", user=User("fan"), amount_bits=100, message="tone 500 0.2")
         )
         await rig.wait(logs.TTS_FINISHED, "c1")
+        disk.broken = False  # the disk is back: so is the status line
+        rig.conductor.submit(
+            Cheer(id="c2", user=User("fan"), amount_bits=100, message="tone 600 0.1")
+        )
+        await rig.wait(logs.TTS_FINISHED, "c2")
     degraded = [e for e in rig.events if e["event"] == "journal.degraded"]
     assert degraded and "disk I/O error" in degraded[0]["error"]
     assert rig.conductor.announcer.degraded == len(degraded) >= 1
@@ -112,7 +117,9 @@ async def test_twitch_event_is_read_but_degraded_counted_and_shown(
             sent.append(notify_socket.recv(4096).decode())
         except BlockingIOError:
             break
-    assert any(m.startswith("STATUS=journal degraded") for m in sent), sent
+    statuses = [m for m in sent if m.startswith("STATUS=journal")]
+    assert statuses[0].startswith("STATUS=journal degraded"), sent
+    assert statuses[-1].startswith("STATUS=journal writing again"), sent
 
 
 async def test_a_paid_acceptance_is_fsynced_a_free_one_not(disk: FlakyDisk) -> None:
