@@ -5,11 +5,12 @@ real Cartesia SDK against the fake server answering each cancel 5 s late.
 Prints, each on one line:
 
 - `conductor cut (timeout|skip|cheer): N/N within 50 ms, p50 X ms, max Y ms,
-  loop stall max Z ms, N/N within 50 ms net of loop stalls`: a moderator timing out the speaking user, a `!skip`,
-  an interrupting cheer; event in -> player told to cut, measured in the
-  process (the stall: the longest time the OS did not run the loop meanwhile);
+  loop stall max Z ms, N/N within 50 ms net of loop stalls`: a moderator
+  timing out the speaking user, a `!skip`, an interrupting cheer; event in
+  -> player told to cut, measured in the process (the stall: the longest
+  time the OS did not run the loop meanwhile);
 - `conductor sequence: N runs beside 2 CPU hogs, decisions max X ms (K over
-  100 ms), cuts max Y ms, loop stall max Z ms, announced p99 A ms, stop
+  100 ms, L net of loop stalls), cuts max Y ms, loop stall max Z ms, announced p99 A ms, stop
   within grace: yes|no`: play, delete a queued message, time out the speaker
   100 ms later while the next one prefetches; "announced" is decided ->
   durable in the journal and logged;
@@ -71,7 +72,8 @@ async def sequences(runs: int) -> None:
     p99 = sorted(announced)[int(len(announced) * 0.99)]
     print(
         f"conductor sequence: {runs} runs beside 2 CPU hogs, decisions max "
-        f"{max(decisions):.1f} ms ({late} over 100 ms, {late_net} net of loop stalls), cuts max {max(x for x, _ in cut):.1f} ms, "
+        f"{max(decisions):.1f} ms ({late} over 100 ms, {late_net} net of loop stalls), "
+        f"cuts max {max(x for x, _ in cut):.1f} ms, "
         f"loop stall max {stall:.1f} ms, announced p99 {p99:.1f} ms, "
         f"stop within grace: {'yes' if stop_s <= GRACE_S + 0.1 else 'no'}",
         flush=True,
