@@ -56,6 +56,7 @@ bench: setup
 	$(BIN)/python bench/sound.py
 	$(BIN)/python bench/flood.py
 	$(BIN)/python bench/first_audio.py
+	$(BIN)/python bench/conductor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -4,7 +4,9 @@ Owners: the conductor task (admission core and journal), the player (feed,
 output, engines), the Twitch bot (its sockets). Adapters only submit events
 to the conductor. SIGTERM/SIGINT: stop taking events, let the message playing
 finish up to `daemon.stop_grace_seconds`, keep the rest in the journal, close
-every socket, exit 0. SIGHUP: reload the config's rules, keeping the queue.
+every socket, exit 0. SIGHUP: reload the config's rules, keeping the queue;
+the new rules and volume go through the conductor's inbox like any event,
+so only its task ever changes them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .audio.player import Player
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
+from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
@@ -74,11 +77,11 @@ class Daemon:
         self.player = Player(
             engines=engines or build_engines(config, sample_rate=rate),
             output=spec,
-            notify=lambda event: None,
             sample_rate=rate,
             gap_ms=audio.gap_ms,
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,
+            retries=config.engine.retries,
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
@@ -104,7 +107,7 @@ class Daemon:
             journal.requeue(message_id)
         self.admission.restore(plan.requeue)
         if plan.requeue:
-            logs.emit("tts.restored", count=len(plan.requeue), ids=[m.id for m in plan.requeue])
+            logs.emit(logs.TTS_RESTORED, count=len(plan.requeue), ids=[m.id for m in plan.requeue])
         return len(plan.requeue)
 
     async def start(self) -> None:
@@ -114,22 +117,21 @@ class Daemon:
             raise StartupError(str(e)) from None
         self.restore()
         self._task = asyncio.create_task(self.conductor.run(), name="conductor")
-        self.conductor.submit(_Wake())
+        self.conductor.submit(Wake())
         logs.emit(
-            "daemon.started", engine=self.player.engines[0].name, output=self.player.output.name
+            logs.DAEMON_STARTED, engine=self.player.engines[0].name, output=self.player.output.name
         )
 
     def reload(self, config: Config) -> None:
-        """Take new rules without losing the queue (SIGHUP)."""
-        self.admission.update_rules(to_rules(config))
-        self.player.volume = config.audio.volume
+        """Take new rules without losing the queue (SIGHUP): the conductor applies them."""
+        self.conductor.submit(Reload(to_rules(config), config.audio.volume))
         needs_restart = [
             key for key in ("twitch", "engine") if getattr(config, key) != getattr(self.config, key)
         ]
         if config.audio.output != self.config.audio.output:
             needs_restart.append("audio.output")
         self.config = config
-        logs.emit("config.reloaded", restart_needed_for=needs_restart or None)
+        logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         grace = self.config.daemon.stop_grace_seconds if grace_s is None else grace_s
@@ -140,11 +142,7 @@ class Daemon:
                 await self._task
         await self.player.close()
         self.conductor.close()
-        logs.emit("daemon.stopped")
-
-
-class _Wake:
-    """An inbox item that only makes the conductor look at the queue."""
+        logs.emit(logs.DAEMON_STOPPED)
 
 
 async def _start_bot(daemon: Daemon) -> TwitchRunner:
@@ -231,7 +229,7 @@ async def serve(
             code = _twitch_exit(runner)
     finally:
         systemd.stopping()
-        logs.emit("daemon.stopping")
+        logs.emit(logs.DAEMON_STOPPING)
         if runner is not None:  # stop taking events first
             await runner.close()
         await tips.stop()
@@ -266,7 +264,7 @@ async def _start_api(daemon: Daemon, config: Config) -> Any:
         await api.start()
     except OSError as e:
         where = f"{config.api.host}:{config.api.port}"
-        logs.emit("api.failed", error=f"cannot listen on {where}: {e.strerror or e}")
+        logs.emit(logs.API_FAILED, error=f"cannot listen on {where}: {e.strerror or e}")
         return None
     return api
 
@@ -277,8 +275,8 @@ def _reload(daemon: Daemon, config_path: Path) -> None:
         config = load_config(config_path)
     except ConfigError as e:
         for problem in e.problems:
-            logs.emit("config.rejected", problem=problem)
-        logs.emit("config.kept", reason="the new config has errors; the old one stays")
+            logs.emit(logs.CONFIG_REJECTED, problem=problem)
+        logs.emit(logs.CONFIG_KEPT, reason="the new config has errors; the old one stays")
     else:
         daemon.reload(config)
     systemd.ready()

@@ -94,6 +94,8 @@ EngineName = Literal["piper", "cartesia", "espeak", "azure", "gtts"]
 class Engine(Strict):
     primary: EngineName = "piper"
     fallback: EngineName | Literal["none"] = "piper"
+    # Rounds of every engine again, with a backoff, before a message is failed.
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
     piper: Piper = Piper()
     cartesia: Cartesia = Cartesia()
     espeak: Espeak = Espeak()

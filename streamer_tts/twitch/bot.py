@@ -182,7 +182,7 @@ class TTSBot(commands.Bot):
 
     async def event_websocket_welcome(self, payload: twitchio.WebsocketWelcome) -> None:
         if self.ready_event.is_set():
-            logs.emit("twitch.connected", session=payload.id)
+            logs.emit(logs.TWITCH_CONNECTED, session=payload.id)
 
     async def event_subscription_revoked(self, payload: twitchio.SubscriptionRevoked) -> None:
-        logs.emit("twitch.revoked", type=str(payload.type), reason=str(payload.reason.value))
+        logs.emit(logs.TWITCH_REVOKED, type=str(payload.type), reason=str(payload.reason.value))

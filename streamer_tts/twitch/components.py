@@ -44,7 +44,7 @@ class TTSComponent(commands.Component):
             event = build(*args)
         except Exception as e:  # hostile or malformed payload: one line, go on
             logs.emit(
-                "twitch.bad_payload",
+                logs.TWITCH_BAD_PAYLOAD,
                 kind=getattr(build, "__name__", "?"),
                 error=f"{e.__class__.__name__}: {e}"[:200],
             )
