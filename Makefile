@@ -5,8 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= config.yaml
 # portaudio19-dev: PyAudio compiles against it; pulseaudio(-utils): the
-# private sound server the sound tests and benchmarks play into.
-SYSTEM_PACKAGES := build-essential portaudio19-dev pulseaudio pulseaudio-utils
+# private sound server the sound tests and benchmarks play into; espeak-ng:
+# the espeak engine (and its tests).
+SYSTEM_PACKAGES := build-essential portaudio19-dev pulseaudio pulseaudio-utils espeak-ng
 # only the browser tests of the overlay and dashboard need these
 TEST_PACKAGES := chromium chromium-driver
 
@@ -54,6 +55,9 @@ bench: setup
 	$(BIN)/python bench/admission.py
 	$(BIN)/python bench/filters.py
 	$(BIN)/python bench/sound.py
+	$(BIN)/python bench/flood.py
+	$(BIN)/python bench/first_audio.py
+	$(BIN)/python bench/conductor.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

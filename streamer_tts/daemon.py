@@ -4,7 +4,9 @@ Owners: the conductor task (admission core and journal), the player (feed,
 output, engines), the Twitch bot (its sockets). Adapters only submit events
 to the conductor. SIGTERM/SIGINT: stop taking events, let the message playing
 finish up to `daemon.stop_grace_seconds`, keep the rest in the journal, close
-every socket, exit 0. SIGHUP: reload the config's rules, keeping the queue.
+every socket, exit 0. SIGHUP: reload the config's rules, keeping the queue;
+the new rules and volume go through the conductor's inbox like any event,
+so only its task ever changes them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs, systemd
 from .audio.noise import filter_native_stderr
@@ -26,14 +28,17 @@ from .audio.player import Player
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
+from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
 
+if TYPE_CHECKING:
+    from .twitch.runner import TwitchRunner
+
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
-BOT_START_TIMEOUT_S = 30.0
 DEFAULT_RATE_HZ = 22050  # files and `none`: Piper's own rate, no resampling
 
 
@@ -72,11 +77,11 @@ class Daemon:
         self.player = Player(
             engines=engines or build_engines(config, sample_rate=rate),
             output=spec,
-            notify=lambda event: None,
             sample_rate=rate,
             gap_ms=audio.gap_ms,
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,
+            retries=config.engine.retries,
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
@@ -102,7 +107,7 @@ class Daemon:
             journal.requeue(message_id)
         self.admission.restore(plan.requeue)
         if plan.requeue:
-            logs.emit("tts.restored", count=len(plan.requeue), ids=[m.id for m in plan.requeue])
+            logs.emit(logs.TTS_RESTORED, count=len(plan.requeue), ids=[m.id for m in plan.requeue])
         return len(plan.requeue)
 
     async def start(self) -> None:
@@ -112,22 +117,21 @@ class Daemon:
             raise StartupError(str(e)) from None
         self.restore()
         self._task = asyncio.create_task(self.conductor.run(), name="conductor")
-        self.conductor.submit(_Wake())
+        self.conductor.submit(Wake())
         logs.emit(
-            "daemon.started", engine=self.player.engines[0].name, output=self.player.output.name
+            logs.DAEMON_STARTED, engine=self.player.engines[0].name, output=self.player.output.name
         )
 
     def reload(self, config: Config) -> None:
-        """Take new rules without losing the queue (SIGHUP)."""
-        self.admission.update_rules(to_rules(config))
-        self.player.volume = config.audio.volume
+        """Take new rules without losing the queue (SIGHUP): the conductor applies them."""
+        self.conductor.submit(Reload(to_rules(config), config.audio.volume))
         needs_restart = [
             key for key in ("twitch", "engine") if getattr(config, key) != getattr(self.config, key)
         ]
         if config.audio.output != self.config.audio.output:
             needs_restart.append("audio.output")
         self.config = config
-        logs.emit("config.reloaded", restart_needed_for=needs_restart or None)
+        logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         grace = self.config.daemon.stop_grace_seconds if grace_s is None else grace_s
@@ -138,43 +142,31 @@ class Daemon:
                 await self._task
         await self.player.close()
         self.conductor.close()
-        logs.emit("daemon.stopped")
+        logs.emit(logs.DAEMON_STOPPED)
 
 
-class _Wake:
-    """An inbox item that only makes the conductor look at the queue."""
+async def _start_bot(daemon: Daemon) -> TwitchRunner:
+    """Start the Twitch bot: returns once it is ready, or once Twitch proved
+    unreachable (it keeps trying behind, see twitch/runner.py)."""
+    from .twitch.runner import TwitchRunner
+
+    def ready(bot: Any) -> None:
+        daemon.conductor.on_decision = bot.on_decision
+
+    runner = TwitchRunner(daemon.config, daemon.conductor.submit, on_ready=ready)
+    await runner.start()
+    return runner
 
 
-async def _start_bot(daemon: Daemon) -> tuple[Any, asyncio.Task[None]]:
-    """Start the Twitch bot; returns once every subscription is up."""
-    from .twitch.bot import TTSBot, TwitchStartError
+def _twitch_exit(runner: TwitchRunner) -> int:
+    """The exit status once the Twitch task ended by itself (runner.task)."""
+    from .twitch.scopes import TwitchStartError
 
-    bot = TTSBot(daemon.config, daemon.conductor.submit)
-    daemon.conductor.on_decision = bot.on_decision
-    task = asyncio.create_task(bot.start(with_adapter=False), name="twitch")
-    waiter = asyncio.create_task(bot.ready_event.wait())
-    await asyncio.wait(
-        {task, waiter}, timeout=BOT_START_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
-    )
-    waiter.cancel()
-    problem: TwitchStartError | None = None
-    if bot.start_error is not None:
-        problem = bot.start_error  # tokens or scopes: the streamer must act (exit 2)
-    elif task.done():
-        error = task.exception()
-        problem = TwitchStartError(
-            f"could not connect to Twitch: {error.__class__.__name__}: {error}", retry=True
-        )
-    elif not bot.ready_event.is_set():
-        problem = TwitchStartError(
-            f"Twitch did not answer within {BOT_START_TIMEOUT_S:g} s", retry=True
-        )
-    if problem is not None:
-        with contextlib.suppress(Exception):
-            await bot.close()
-        task.cancel()
-        raise problem
-    return bot, task
+    error = None if runner.task.cancelled() else runner.task.exception()
+    if isinstance(error, TwitchStartError):
+        print(f"error: {error}", file=sys.stderr)
+        return 2  # the streamer must act: a restart cannot help
+    return 1  # logged with its traceback; systemd starts a fresh daemon
 
 
 async def serve(
@@ -186,7 +178,8 @@ async def serve(
     journal: bool = True,
     engines: list[Engine] | None = None,
 ) -> int:
-    from .twitch.bot import TwitchStartError
+    from .twitch.runner import TwitchDied
+    from .twitch.scopes import TwitchStartError
 
     store: Journal | None = None
     try:
@@ -198,18 +191,18 @@ async def serve(
         if store is not None:
             store.close()
         return 2
-    bot = None
+    runner = None  # the Twitch bot's owner: a Twitch outage is retried, never an exit
     try:
         await daemon.start()
         if twitch:
-            bot, _ = await _start_bot(daemon)
-    except (StartupError, TwitchStartError) as e:
-        print(f"error: {e}", file=sys.stderr)
+            runner = await _start_bot(daemon)
+    except (StartupError, TwitchStartError, TwitchDied) as e:
+        if not isinstance(e, TwitchDied):  # that one is logged with its traceback
+            print(f"error: {e}", file=sys.stderr)
         await daemon.stop(grace_s=0)
         if store is not None:
             store.close()
-        # a network problem may pass (systemd restarts on 1); a config one will not
-        return 1 if getattr(e, "retry", False) else 2
+        return 1 if isinstance(e, TwitchDied) else 2
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -224,21 +217,21 @@ async def serve(
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
     pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
+    code = 0
     try:
-        if until is not None:
-            work = asyncio.create_task(until(daemon))
-            waiter = asyncio.create_task(stop.wait())
-            await asyncio.wait({work, waiter}, return_when=asyncio.FIRST_COMPLETED)
-            for t in (work, waiter):
-                t.cancel()
-        else:
-            await stop.wait()
+        work = asyncio.ensure_future(until(daemon) if until is not None else stop.wait())
+        waiter = asyncio.create_task(stop.wait())
+        watched = {work, waiter} | ({runner.task} if runner is not None else set())
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        for t in (work, waiter):
+            t.cancel()
+        if runner is not None and runner.task.done():
+            code = _twitch_exit(runner)
     finally:
         systemd.stopping()
-        logs.emit("daemon.stopping")
-        if bot is not None:  # stop taking events first
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(bot.close(), 5)
+        logs.emit(logs.DAEMON_STOPPING)
+        if runner is not None:  # stop taking events first
+            await runner.close()
         await tips.stop()
         if api is not None:
             await api.close()
@@ -247,7 +240,7 @@ async def serve(
             pinger.cancel()
         if store is not None:
             store.close()
-    return 0
+    return code
 
 
 async def _start_api(daemon: Daemon, config: Config) -> Any:
@@ -271,7 +264,7 @@ async def _start_api(daemon: Daemon, config: Config) -> Any:
         await api.start()
     except OSError as e:
         where = f"{config.api.host}:{config.api.port}"
-        logs.emit("api.failed", error=f"cannot listen on {where}: {e.strerror or e}")
+        logs.emit(logs.API_FAILED, error=f"cannot listen on {where}: {e.strerror or e}")
         return None
     return api
 
@@ -282,8 +275,8 @@ def _reload(daemon: Daemon, config_path: Path) -> None:
         config = load_config(config_path)
     except ConfigError as e:
         for problem in e.problems:
-            logs.emit("config.rejected", problem=problem)
-        logs.emit("config.kept", reason="the new config has errors; the old one stays")
+            logs.emit(logs.CONFIG_REJECTED, problem=problem)
+        logs.emit(logs.CONFIG_KEPT, reason="the new config has errors; the old one stays")
     else:
         daemon.reload(config)
     systemd.ready()

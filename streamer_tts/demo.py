@@ -25,8 +25,8 @@ from .audio.noise import filter_native_stderr
 from .config import Config, parse_config
 from .daemon import Daemon, serve
 from .tips.fakes.demo import DemoProviders, demo_providers
-from .twitch.sim import TwitchSim
-from .twitch.sim_script import load_script
+from .twitch_sim import TwitchSim
+from .twitch_sim.script import load_script
 
 __all__ = ["run_demo"]
 
@@ -110,7 +110,7 @@ async def _demo(output: str, speed: float) -> int:
 def run_demo(*, fast: bool = False) -> int:
     filter_native_stderr()
     logs.setup_logging(format="text", stream=sys.stdout)
-    for noisy in ("twitchio", "aiohttp", "streamer_tts.twitch.sim"):
+    for noisy in ("twitchio", "aiohttp", "streamer_tts.twitch_sim"):
         logs.quiet(noisy)
     output = _demo_output()
     where = "the speakers" if output == "default" else "demo.wav (no sound device here)"

@@ -16,14 +16,31 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 __all__ = [
+    "API_FAILED",
+    "API_READY",
     "BOT_READY",
+    "CONFIG_KEPT",
+    "CONFIG_REJECTED",
+    "CONFIG_RELOADED",
+    "DAEMON_STARTED",
+    "DAEMON_STOPPED",
+    "DAEMON_STOPPING",
+    "JOURNAL_DEGRADED",
+    "JOURNAL_FAILED",
     "TTS_ACCEPTED",
+    "TTS_CONTROL",
     "TTS_DROPPED",
     "TTS_FAILED",
     "TTS_FINISHED",
+    "TTS_INTERRUPTED",
     "TTS_REJECTED",
+    "TTS_RESTORED",
+    "TTS_SILENCED",
     "TTS_SKIPPED",
     "TTS_STARTED",
+    "TWITCH_BAD_PAYLOAD",
+    "TWITCH_CONNECTED",
+    "TWITCH_REVOKED",
     "add_listener",
     "emit",
     "setup_logging",
@@ -35,8 +52,25 @@ TTS_STARTED = "tts.started"  # id, engine, first_audio_ms
 TTS_FINISHED = "tts.finished"  # id
 TTS_SKIPPED = "tts.skipped"  # id, by
 TTS_DROPPED = "tts.dropped"  # id, reason
-TTS_FAILED = "tts.failed"  # id, engine, error
+TTS_FAILED = "tts.failed"  # id, engine, error; final: true once no retry is left
+TTS_CONTROL = "tts.control"  # action, user, target, detail
+TTS_INTERRUPTED = "tts.interrupted"  # id, by (the arrival that cut it; it is read again)
+TTS_SILENCED = "tts.silenced"  # id, after_ms (skip command -> end of the fade)
+TTS_RESTORED = "tts.restored"  # count, ids
+JOURNAL_FAILED = "journal.failed"  # error (a refused transition: our bug)
+JOURNAL_DEGRADED = "journal.degraded"  # error (a write failed: not durable)
+DAEMON_STARTED = "daemon.started"  # engine, output
+DAEMON_STOPPING = "daemon.stopping"
+DAEMON_STOPPED = "daemon.stopped"
+CONFIG_RELOADED = "config.reloaded"  # restart_needed_for
+CONFIG_REJECTED = "config.rejected"  # problem
+CONFIG_KEPT = "config.kept"  # reason
+API_READY = "api.ready"  # url
+API_FAILED = "api.failed"  # error
 BOT_READY = "bot.ready"
+TWITCH_CONNECTED = "twitch.connected"  # session
+TWITCH_REVOKED = "twitch.revoked"
+TWITCH_BAD_PAYLOAD = "twitch.bad_payload"
 
 _EVENTS = logging.getLogger("streamer_tts.events")
 _listeners: list[Callable[[dict[str, Any]], None]] = []

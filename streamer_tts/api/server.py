@@ -40,6 +40,7 @@ from ..core.events import (
     Unban,
     User,
 )
+from ..journal.writer import JournalUnavailable
 from ..tips import speakerbot
 from ..tips.webhooks import PREFIX as WEBHOOKS
 from ..tips.webhooks import Webhooks
@@ -122,7 +123,7 @@ class ControlApi:
         if server is not None and server.sockets:
             self.port = server.sockets[0].getsockname()[1]
         self._remove_listener = logs.add_listener(self._on_event)
-        logs.emit("api.ready", url=self.url)
+        logs.emit(logs.API_READY, url=self.url)
 
     async def close(self) -> None:
         """Close every open socket first (an OBS overlay is always connected):
@@ -281,7 +282,10 @@ class ControlApi:
             return {"ok": False, "error": str(e)}, 400
 
     async def _decide(self, event: object, mid: str) -> tuple[dict[str, Any], int]:
-        decision = await self.conductor.ask(event)
+        try:
+            decision = await self.conductor.ask(event)
+        except JournalUnavailable as e:  # not written, not queued: the client may retry
+            return {"ok": False, "id": mid, "error": f"journal unavailable: {e}"}, 503
         if isinstance(decision, Accepted):
             return {
                 "ok": True,

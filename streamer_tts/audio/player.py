@@ -1,12 +1,18 @@
 """The player: sole owner of the feed, the output and the engines.
 
 The conductor tells it what to do (`play`, `prefetch`, `cut`, `pause` ...);
-nothing else writes audio. Each message is synthesised by a *pump* task
+nothing else writes audio. Every command returns at once: a cut silences
+the feed and cancels the message's synthesis without waiting for the engine
+to wind down (a socket may take seconds); the synthesis task cleans up on
+its own, within `WIND_DOWN_S`. Each message is synthesised by a *pump* task
 that resamples, sets the volume, caps the duration and writes into the feed
-(or, while only prefetched, into memory). What happens at the speaker comes
-back from the feed's thread and is turned into `PlayerEvent`s for the
-conductor. Every segment in the feed has its own id (`<message id>#<n>`), so
-a late event of a cut segment can never be taken for a replay of the message.
+(or, while only prefetched, into memory); an engine that fails is followed
+by the next, and all of them are retried `retries` times with a backoff.
+What happens at the speaker comes back from the feed's thread as the
+playback's own inputs (`Started`, `Low`, `Finished`, `Cut`, `Failed`),
+handed to the one consumer set with `attach`. Every segment in the feed has
+its own id (`<message id>#<n>`), so a late event of a cut segment can never
+be taken for a replay of the message.
 """
 
 from __future__ import annotations
@@ -16,15 +22,26 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from ..core.decisions import Message
+from ..core.playback import (
+    Cut,
+    CutAudio,
+    Failed,
+    Finished,
+    Forget,
+    Low,
+    PauseAudio,
+    Play,
+    ResumeAudio,
+    Started,
+)
 from ..speech.base import Engine, EngineError
 from .feed import CUT, FINISHED, LOW, STARTED, UNDERRUN, Feed, FeedEvent
 from .outputs import Output, open_output
 from .pcm import PcmFormat, Resampler, apply_volume, ramp_down
 
-__all__ = ["MAX_PREFETCH", "Player", "PlayerEvent"]
+__all__ = ["MAX_PREFETCH", "Player", "Report"]
 
 log = logging.getLogger(__name__)
 
@@ -33,18 +50,16 @@ log = logging.getLogger(__name__)
 MAX_PREFETCH = 2
 # A synthesis that yields nothing for this long fails over to the fallback.
 STALL_TIMEOUT_S = 15.0
+# How long a cancelled synthesis may take to wind down (a socket's cancel,
+# a worker thread's sentence) before it is abandoned; nobody waits on it.
+WIND_DOWN_S = 3.0
+RETRY_BACKOFF_S = 0.5  # doubled after each round of failed engines
+
+Report = Started | Low | Finished | Cut | Failed
 
 
-@dataclass(frozen=True, slots=True)
-class PlayerEvent:
-    """What the player reports: started, finished, cut, low, failed."""
-
-    kind: str
-    message_id: str
-    engine: str = ""
-    first_audio_ms: float | None = None
-    error: str = ""
-    truncated: bool = False
+def _no_one(report: Report) -> None:
+    return None
 
 
 class _Pump:
@@ -56,6 +71,8 @@ class _Pump:
         self.segment: str | None = None  # the feed segment, once committed
         self.buffer: list[bytes] = []
         self.ended = False
+        self.stopped = False  # cut or forgotten: write nothing more
+        self.failure: Failed | None = None  # every engine and retry failed
         self.engine = ""
         self.first_audio_ms: float | None = None
         self.truncated = False
@@ -71,8 +88,14 @@ class _Pump:
         if self.ended:
             feed.end(segment)
 
+    def stop(self) -> None:
+        """Stop now; the task winds down on its own (bounded), nobody awaits it."""
+        self.stopped = True
+        self.buffer.clear()
+        self.task.cancel()
+
     def _deliver(self, pcm: bytes) -> None:
-        if not pcm:
+        if not pcm or self.stopped:
             return
         if self.segment is None:
             self.buffer.append(pcm)
@@ -81,26 +104,32 @@ class _Pump:
 
     def _finish(self) -> None:
         self.ended = True
-        if self.segment is not None:
+        if self.segment is not None and not self.stopped:
             self.player.feed.end(self.segment)
 
     async def _run(self) -> None:
         player = self.player
-        for n, engine in enumerate(player.engines):
-            try:
-                await self._speak(engine)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # an engine fault of any kind: next engine
-                error = str(e) if isinstance(e, EngineError) else f"{e.__class__.__name__}: {e}"
-                player.notify(PlayerEvent("failed", self.message.id, engine.name, error=error))
-                if n + 1 < len(player.engines) and self.frames > 0 and self.segment is not None:
-                    # partial audio was heard: start the message over, cleanly
-                    player.restart_segment(self)
-                self.frames = 0
-                self.buffer.clear()
-        self._finish()  # every engine failed: an empty segment, so the queue moves on
+        error = ""
+        for attempt in range(player.retries + 1):
+            if attempt:
+                await asyncio.sleep(player.retry_backoff_s * 2 ** (attempt - 1))
+            for n, engine in enumerate(player.engines):
+                try:
+                    await self._speak(engine)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # an engine fault of any kind: next engine
+                    error = str(e) if isinstance(e, EngineError) else f"{type(e).__name__}: {e}"
+                    player.report(Failed(self.message.id, engine.name, error))
+                    more = n + 1 < len(player.engines) or attempt < player.retries
+                    if more and self.frames > 0 and self.segment is not None:
+                        # partial audio was heard: start the message over, cleanly
+                        player.restart_segment(self)
+                    self.frames = 0
+                    self.buffer.clear()
+        self.failure = Failed(self.message.id, self.engine, error, final=True)
+        player.failed(self)
 
     async def _speak(self, engine: Engine) -> None:
         player = self.player
@@ -118,19 +147,21 @@ class _Pump:
                     break
                 except TimeoutError:
                     raise EngineError(engine.name, f"no audio for {STALL_TIMEOUT_S:g} s") from None
+                if self.stopped:  # cut, even if wait_for swallowed the cancel (3.11)
+                    break
                 if self.first_audio_ms is None and synthesis.first_chunk_s is not None:
                     self.first_audio_ms = synthesis.first_chunk_s * 1000
                 pcm = apply_volume(resampler.process(chunk), player.volume)
                 if self._cap(pcm, player.max_frames):
                     self.truncated = True
                     break
-            if not self.truncated:
+            if not self.truncated and not self.stopped:
                 self._deliver(apply_volume(resampler.process(b"", last=True), player.volume))
-            complete = not self.truncated
+            complete = not self.truncated and not self.stopped
         finally:
-            if not complete:  # skipped, truncated or failed: stop generating
-                with contextlib.suppress(Exception):
-                    await synthesis.cancel()
+            if not complete:  # skipped, truncated or failed: stop generating, bounded
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(synthesis.cancel(), WIND_DOWN_S)
         self._finish()
 
     def _cap(self, pcm: bytes, limit: int) -> bool:
@@ -148,11 +179,6 @@ class _Pump:
         self.frames = limit
         return True
 
-    async def cancel(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.task
-
 
 class Player:
     def __init__(
@@ -160,20 +186,24 @@ class Player:
         *,
         engines: list[Engine],
         output: str,
-        notify: Callable[[PlayerEvent], None],
+        notify: Callable[[Report], object] = _no_one,
         sample_rate: int = 22050,
         gap_ms: int = 300,
         volume: float = 1.0,
         max_message_seconds: float = 30.0,
         ramp_ms: float = 5.0,
         frames_per_buffer: int = 256,
+        retries: int = 2,
+        retry_backoff_s: float = RETRY_BACKOFF_S,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
         self.engines = engines
-        self.notify = notify
+        self._notify = notify
         self.format = PcmFormat(sample_rate)
         self.volume = volume
+        self.retries = max(0, retries)
+        self.retry_backoff_s = retry_backoff_s
         self.max_frames = int(max_message_seconds * sample_rate)
         self.ramp_frames = self.format.frames_for_ms(ramp_ms)
         self.feed = Feed(self.format, gap_ms=gap_ms, ramp_ms=ramp_ms, on_event=self._on_feed)
@@ -181,8 +211,21 @@ class Player:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pumps: dict[str, _Pump] = {}  # message id -> pump (committed or prefetched)
         self._segments: dict[str, str] = {}  # live segment id -> message id
+        self._winding: set[asyncio.Task[None]] = set()  # stopped pumps still cleaning up
         self._serial = itertools.count(1)
-        self.committed: list[str] = []  # message ids in the feed, in play order
+        self._committed: list[str] = []  # message ids in the feed, in play order
+
+    def attach(self, notify: Callable[[Report], object]) -> None:
+        """Send every report to `notify` (the conductor's inbox): its one consumer."""
+        self._notify = notify
+
+    def report(self, event: Report) -> None:
+        """Hand a report over; a failing consumer is logged, never raised into
+        the feed's callback or a pump."""
+        try:
+            self._notify(event)
+        except Exception:
+            log.exception("player report %r was not taken", event)
 
     # --- lifecycle -----------------------------------------------------------
 
@@ -195,22 +238,38 @@ class Player:
     async def close(self) -> None:
         self.feed.cut_all()
         for pump in list(self._pumps.values()):
-            await pump.cancel()
+            self._stop(pump)
         self._pumps.clear()
+        if self._winding:  # bounded: each wind-down is itself bounded by WIND_DOWN_S
+            await asyncio.wait(set(self._winding), timeout=WIND_DOWN_S)
         await asyncio.sleep(0.02)  # let the output play the fade-out
         await asyncio.to_thread(self.output.close)
         for engine in self.engines:
             with contextlib.suppress(Exception):
-                await engine.close()
+                await asyncio.wait_for(engine.close(), WIND_DOWN_S)
 
-    # --- commands from the conductor ----------------------------------------
+    # --- commands from the conductor: none of them waits ---------------------
+
+    def do(self, action: Play | CutAudio | Forget | PauseAudio | ResumeAudio) -> None:
+        """Carry out one of the playback's audio actions."""
+        match action:
+            case Play(message):
+                self.play(message)
+            case CutAudio(message_id):
+                self.cut(message_id)
+            case Forget(message_id):
+                self.forget(message_id)
+            case PauseAudio():
+                self.pause()
+            case ResumeAudio():
+                self.resume()
 
     @property
-    def current(self) -> str | None:
-        return self.committed[0] if self.committed else None
+    def committed(self) -> tuple[str, ...]:
+        return tuple(self._committed)
 
     def prefetched(self) -> list[str]:
-        return [mid for mid in self._pumps if mid not in self.committed]
+        return [mid for mid in self._pumps if mid not in self._committed]
 
     def play(self, message: Message) -> None:
         """Commit a message to the feed, after whatever is committed already."""
@@ -219,10 +278,14 @@ class Player:
             pump = self._pumps[message.id] = _Pump(self, message)
         else:
             pump.message = message  # the text to speak was chosen at pop time
+        if pump.failure is not None:  # failed while prefetched: say so now
+            self._pumps.pop(message.id, None)
+            self.report(pump.failure)
+            return
         segment = f"{message.id}#{next(self._serial)}"
         self.feed.begin(segment)
         self._segments[segment] = message.id
-        self.committed.append(message.id)
+        self._committed.append(message.id)
         pump.attach(segment)
 
     def prefetch(self, message: Message) -> None:
@@ -233,22 +296,19 @@ class Player:
             return
         self._pumps[message.id] = _Pump(self, message)
 
-    async def forget(self, message_id: str) -> None:
+    def forget(self, message_id: str) -> None:
         """Drop a prefetched message (removed from the queue)."""
-        if message_id in self.committed:
+        if message_id in self._committed:
             return
         pump = self._pumps.pop(message_id, None)
         if pump is not None:
-            await pump.cancel()
+            self._stop(pump)
 
-    async def cut(self, message_id: str) -> bool:
-        """Stop a committed message now (fade), then its synthesis in flight.
-
-        The feed is cut before anything is awaited: silence must not wait for
-        an engine to wind down (Piper finishes its current sentence first).
-        """
-        if message_id not in self.committed:
-            await self.forget(message_id)
+    def cut(self, message_id: str) -> bool:
+        """Stop a committed message now: the feed fades it, its synthesis is
+        cancelled and left to wind down by itself. False if not committed."""
+        if message_id not in self._committed:
+            self.forget(message_id)
             return False
         pump = self._pumps.pop(message_id, None)
         segment = pump.segment if pump else None
@@ -257,9 +317,9 @@ class Player:
             # only a sounding segment reports its cut (after the fade)
             if not self.feed.cut(segment) or not sounding:
                 self._segments.pop(segment, None)
-        self.committed.remove(message_id)
+        self._committed.remove(message_id)
         if pump is not None:
-            await pump.cancel()
+            self._stop(pump)
         return True
 
     def pause(self) -> None:
@@ -271,6 +331,14 @@ class Player:
     @property
     def paused(self) -> bool:
         return self.feed.paused
+
+    def _stop(self, pump: _Pump) -> None:
+        pump.stop()
+        if not pump.task.done():
+            self._winding.add(pump.task)
+            pump.task.add_done_callback(self._winding.discard)
+
+    # --- from the pumps --------------------------------------------------------
 
     def restart_segment(self, pump: _Pump) -> None:
         """A failed engine left partial audio: fade it, begin a fresh segment.
@@ -288,6 +356,20 @@ class Player:
         self._segments[segment] = pump.message.id
         pump.segment = segment
 
+    def failed(self, pump: _Pump) -> None:
+        """Every engine and retry failed: no segment, no "finished", a final failure.
+
+        A prefetched message reports it when it is committed (`play`).
+        """
+        if pump.segment is None or pump.stopped or pump.failure is None:
+            return
+        self._segments.pop(pump.segment, None)
+        self.feed.cut(pump.segment)
+        self._pumps.pop(pump.message.id, None)
+        if pump.message.id in self._committed:
+            self._committed.remove(pump.message.id)
+        self.report(pump.failure)
+
     # --- from the feed's thread ----------------------------------------------
 
     def _on_feed(self, event: FeedEvent) -> None:
@@ -301,30 +383,20 @@ class Player:
             return  # a segment we already let go of (cut, restarted)
         pump = self._pumps.get(message_id)
         if event.kind == STARTED:
-            self.notify(
-                PlayerEvent(
-                    "started",
-                    message_id,
-                    pump.engine if pump else "",
-                    first_audio_ms=pump.first_audio_ms if pump else None,
-                )
-            )
+            engine = pump.engine if pump else ""
+            self.report(Started(message_id, engine, pump.first_audio_ms if pump else None))
         elif event.kind == LOW:
-            self.notify(PlayerEvent("low", message_id))
+            self.report(Low(message_id))
         elif event.kind in (FINISHED, CUT):
             self._segments.pop(event.message_id, None)
             if pump is not None and pump.segment == event.message_id:
                 self._pumps.pop(message_id, None)
-            if message_id in self.committed:
-                self.committed.remove(message_id)
-            truncated = bool(pump and pump.truncated)
-            self.notify(
-                PlayerEvent(
-                    "finished" if event.kind == FINISHED else "cut",
-                    message_id,
-                    pump.engine if pump else "",
-                    truncated=truncated,
-                )
-            )
+            if message_id in self._committed:
+                self._committed.remove(message_id)
+            if event.kind == FINISHED:
+                truncated = bool(pump and pump.truncated)
+                self.report(Finished(message_id, pump.engine if pump else "", truncated))
+            else:
+                self.report(Cut(message_id))
         elif event.kind == UNDERRUN:
             log.debug("underrun in %s", message_id)

@@ -292,4 +292,6 @@ def secrets_of(config: Config) -> list[str]:
         found.append(config.twitch.client_secret.get_secret_value())
     if config.engine.cartesia.api_key is not None:
         found.append(config.engine.cartesia.api_key.get_secret_value())
+    if config.engine.azure.key is not None:
+        found.append(config.engine.azure.key.get_secret_value())
     return [s for s in found if len(s) >= 4]

@@ -68,18 +68,48 @@ class Cartesia(Strict):
     timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
 
 
+class Espeak(Strict):
+    voice: str = "en-us"  # an espeak-ng voice name (`espeak-ng --voices`)
+    rate: Annotated[int, Field(ge=80, le=500)] = 175  # words per minute
+
+
+class Azure(Strict):
+    key: SecretStr | None = None  # no key: the engine is unavailable (one line at start)
+    region: str = "eastus"
+    endpoint: str | None = None  # replaces https://<region>.tts.speech.microsoft.com
+    voice: str = "en-US-AriaNeural"
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
+class Gtts(Strict):
+    url: str | None = None  # replaces https://translate.google.<tld>
+    lang: str = "en"
+    tld: str = "com"
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
+EngineName = Literal["piper", "cartesia", "espeak", "azure", "gtts"]
+
+
 class Engine(Strict):
-    primary: Literal["piper", "cartesia"] = "piper"
-    fallback: Literal["piper", "none"] = "piper"
+    primary: EngineName = "piper"
+    fallback: EngineName | Literal["none"] = "piper"
+    # Rounds of every engine again, with a backoff, before a message is failed.
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
     piper: Piper = Piper()
     cartesia: Cartesia = Cartesia()
+    espeak: Espeak = Espeak()
+    azure: Azure = Azure()
+    gtts: Gtts = Gtts()
 
     @model_validator(mode="after")
     def _cartesia_complete(self) -> Engine:
-        if self.primary == "cartesia":
+        for role in ("primary", "fallback"):
+            if getattr(self, role) != "cartesia":
+                continue
             missing = [k for k in ("api_key", "voice") if getattr(self.cartesia, k) is None]
             if missing:
-                raise ValueError(f"primary is cartesia but cartesia.{missing[0]} is not set")
+                raise ValueError(f"{role} is cartesia but cartesia.{missing[0]} is not set")
         return self
 
 

@@ -4,14 +4,28 @@
 message ids. It is fed events with the current time and answers with an
 `Accepted`, a `Rejected` (reason from the fixed set) or a `Control` for the
 player. No I/O, no clock, no asyncio: the conductor calls it from one task.
+
+What is playing is not Admission's: `core/playback.py` owns it, and the
+conductor passes a view of it (`OnAir`) to the decisions that need it (a
+skip, a moderator dropping a user's messages).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
-from .decisions import Accepted, Control, Decision, Message, Priority, Reason, Rejected
+from .decisions import (
+    Accepted,
+    Control,
+    ControlAction,
+    Decision,
+    Message,
+    Priority,
+    Reason,
+    Rejected,
+)
 from .events import (
     Announce,
     Ban,
@@ -43,7 +57,7 @@ from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
 
-__all__ = ["MAX_SEEN_IDS", "Admission"]
+__all__ = ["MAX_SEEN_IDS", "Admission", "OnAir"]
 
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
 # seconds of each other; this many ids covers hours of a busy channel.
@@ -51,6 +65,18 @@ MAX_SEEN_IDS = 50_000
 # The same payment reported by two subscriptions arrives seconds apart.
 PAIR_WINDOW_S = 120.0
 MAX_PAIR_KEYS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class OnAir:
+    """The playback's side, as the decisions see it: the message being heard
+    and every message taken out of the queue (committed or heard)."""
+
+    playing: Message | None = None
+    taken: Mapping[str, Message] = field(default_factory=dict)
+
+
+_NOTHING = OnAir()
 
 
 class Admission:
@@ -66,8 +92,6 @@ class Admission:
         self.limits = Limits(rules.limits, gate_factory)
         self.queue = MessageQueue(rules.queue_max_size, rules.aging_seconds)
         self.banned: set[str] = {b.lower() for b in banned}
-        self.playing: Message | None = None  # the message being heard
-        self.taken: dict[str, Message] = {}  # out of the queue, handed to the player
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
@@ -85,16 +109,33 @@ class Admission:
 
     # --- the one entry point -------------------------------------------------
 
-    def decide(self, event: Incoming | Command | DeleteMessage | PurgeUser, now: float) -> Decision:
+    def decide(
+        self,
+        event: Incoming | Command | DeleteMessage | PurgeUser,
+        now: float,
+        on_air: OnAir = _NOTHING,
+    ) -> Decision:
         if isinstance(event, Incoming):
-            return self._admit(event, now)
+            return self._admit(event, now, on_air)
         if isinstance(event, Command):
-            return self._command(event, now)
+            return self._command(event, now, on_air)
         if isinstance(event, DeleteMessage):
-            return self._drop(lambda m: m.id == event.message_id, "deleted", event.message_id)
+            match_id = event.message_id
+            return self._drop(lambda m: m.id == match_id, "deleted", match_id, on_air)
+        login = event.login
         return self._drop(
-            lambda m: m.user == event.login and _from_twitch(m), event.reason, event.login
+            lambda m: m.user == login and _from_twitch(m), event.reason, login, on_air
         )
+
+    def withdraw(self, message_id: str, evicted: Message | None = None) -> Message | None:
+        """Undo an acceptance that could not be made durable (the caller will
+        retry): out of the queue, not a duplicate when it comes back, and the
+        message it evicted back in its place."""
+        self._seen.pop(message_id, None)
+        message = self.queue.remove(message_id)
+        if message is not None and evicted is not None and evicted.id not in self.queue:
+            self.queue.restore(evicted)
+        return message
 
     # --- restart ---------------------------------------------------------------
 
@@ -130,41 +171,26 @@ class Admission:
         )
         message.spoken = message.text_bare if bare else message.text
         self._last_speaker = message.user
-        self.taken[message.id] = message
         return message
 
     def peek(self, now: float) -> Message | None:
         return self.queue.peek(now)
 
-    def started(self, message_id: str) -> Message | None:
-        """The player reports the first sound of a taken message."""
-        message = self.taken.get(message_id)
-        if message is not None:
-            self.playing = message
-        return message
-
-    def finished(self, message_id: str) -> None:
-        """The player is done with a message (heard, skipped, dropped or failed)."""
-        self.taken.pop(message_id, None)
-        if self.playing is not None and self.playing.id == message_id:
-            self.playing = None
-
     def requeue(self, message: Message) -> None:
         """An interrupted message goes back to the head of its level."""
-        self.finished(message.id)
         if message.id not in self.queue:
             self.queue.push_front(message)
 
     # --- inside --------------------------------------------------------------
 
-    def _admit(self, event: Incoming, now: float) -> Decision:
+    def _admit(self, event: Incoming, now: float, on_air: OnAir) -> Decision:
         rules = self.rules
         source, user, paid = event.source, event.user, event.paid
 
         def reject(reason: Reason, detail: str = "") -> Rejected:
             return Rejected(reason, source, user.login, event.id, detail)
 
-        if event.id in self._seen or event.id in self.queue or event.id in self.taken:
+        if event.id in self._seen or event.id in self.queue or event.id in on_air.taken:
             if event.id in self._seen:
                 self._seen.move_to_end(event.id)
             return reject(Reason.DUPLICATE)
@@ -319,9 +345,9 @@ class Admission:
             }
         return values
 
-    def _command(self, command: Command, now: float) -> Control | Rejected:
+    def _command(self, command: Command, now: float, on_air: OnAir) -> Control | Rejected:
         by = command.by
-        playing = self.playing
+        playing = on_air.playing
         if not self.rules.permissions.allows(by, command.name):
             own_skip = (
                 isinstance(command, Skip)
@@ -331,12 +357,12 @@ class Admission:
             )
             if not own_skip:
                 return Rejected(Reason.NOT_ALLOWED, None, by.login, detail=f"{command.name}")
-        action, login = command.name, by.login
+        action, login = ControlAction(command.name), by.login
         if isinstance(command, Skip):
             return Control(action, login, skip_id=playing.id if playing else "")
         if isinstance(command, Clear):
             paid_too = self.rules.clear_drops_paid
-            dropped = self._take_out(lambda m: paid_too or not m.paid)
+            dropped = self._take_out(lambda m: paid_too or not m.paid, on_air)
             return Control(action, login, dropped=dropped, detail=f"cleared {len(dropped)}")
         if isinstance(command, Pause | Resume):
             return Control(action, login)
@@ -345,7 +371,9 @@ class Admission:
         if isinstance(command, Ban):
             target = command.target
             self.banned.add(target)
-            dropped = self._take_out(lambda m: m.user == target and not m.paid and _from_twitch(m))
+            dropped = self._take_out(
+                lambda m: m.user == target and not m.paid and _from_twitch(m), on_air
+            )
             mine = (
                 playing is not None
                 and playing.user == target
@@ -356,7 +384,7 @@ class Admission:
             return Control(action, login, target, skip, dropped, "banned from TTS")
         if isinstance(command, Remove):
             target = command.target
-            dropped = self._take_out(lambda m: m.id == target)
+            dropped = self._take_out(lambda m: m.id == target, on_air)
             skip = playing.id if playing is not None and playing.id == target else ""
             return Control(action, login, target, skip, dropped, "removed")
         if isinstance(command, Unban):
@@ -370,23 +398,25 @@ class Admission:
         waiting = f"{len(order)} waiting"
         return f"{waiting}; you are #{mine[0]}" if mine else waiting
 
-    def _drop(self, match: Callable[[Message], bool], reason: str, target: str) -> Control:
+    def _drop(
+        self, match: Callable[[Message], bool], reason: str, target: str, on_air: OnAir
+    ) -> Control:
         """Moderation on Twitch's side: drop matching messages, cut one playing."""
-        dropped = self._take_out(match)
-        playing = self.playing
+        dropped = self._take_out(match, on_air)
+        playing = on_air.playing
         skip = playing.id if playing is not None and match(playing) else ""
-        return Control("drop", "twitch", target, skip, dropped, reason)
+        return Control(ControlAction.DROP, "twitch", target, skip, dropped, reason)
 
-    def _take_out(self, match: Callable[[Message], bool]) -> tuple[Message, ...]:
-        """Remove matching waiting messages, and taken ones not yet heard."""
+    def _take_out(self, match: Callable[[Message], bool], on_air: OnAir) -> tuple[Message, ...]:
+        """Remove matching waiting messages, and taken ones not yet heard
+        (the playback stops those: they are in `dropped` too)."""
         dropped = [m for m in list(self.queue) if match(m)]
         for m in dropped:
             self.queue.remove(m.id)
-        playing = self.playing
-        for m in list(self.taken.values()):
+        playing = on_air.playing
+        for m in on_air.taken.values():
             if m is not playing and match(m):
                 dropped.append(m)
-                self.finished(m.id)
         return tuple(dropped)
 
 

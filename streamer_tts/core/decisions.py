@@ -14,6 +14,7 @@ from .events import Source
 __all__ = [
     "Accepted",
     "Control",
+    "ControlAction",
     "Decision",
     "Message",
     "Priority",
@@ -99,15 +100,33 @@ class Rejected:
     detail: str = ""
 
 
+class ControlAction(enum.StrEnum):
+    """What an allowed command does; the value is the event log's `action`.
+
+    Every command key of `core/events.py` has its member, plus `DROP`: a
+    moderator's action on Twitch's side (a deleted message, a timed-out user).
+    """
+
+    SKIP = "skip"
+    CLEAR = "clear"
+    PAUSE = "pause"
+    RESUME = "resume"
+    QUEUE = "queue"
+    REMOVE = "remove"
+    BAN = "ban"
+    UNBAN = "unban"
+    DROP = "drop"
+
+
 @dataclass(frozen=True, slots=True)
 class Control:
-    """An allowed command: `action` is the command key (skip, clear ...).
+    """An allowed command: `action` says which (skip, clear ...).
 
     `skip_id` names the playing message the player must cut, `dropped` the
     waiting ones the command removed, `detail` a short reply for chat.
     """
 
-    action: str
+    action: ControlAction
     by: str
     target: str = ""
     skip_id: str = ""

@@ -24,7 +24,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: state 'failed' (no engine could speak it)
 
 Synchronous = Literal["NORMAL", "FULL"]
 
@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS messages (
     interrupt INTEGER NOT NULL, voice TEXT, bits INTEGER NOT NULL, spoken TEXT NOT NULL,
     meta TEXT NOT NULL,  -- JSON object
     state TEXT NOT NULL
-        CHECK (state IN ('pending', 'playing', 'finished', 'skipped', 'dropped')),
+        CHECK (state IN ('pending', 'playing', 'finished', 'skipped', 'dropped', 'failed')),
     reason TEXT NOT NULL DEFAULT '', skipped_by TEXT NOT NULL DEFAULT '',
     accepted_at REAL NOT NULL,  -- wall clock, epoch seconds
     started_at REAL, requeued_at REAL,
@@ -61,6 +61,17 @@ CREATE INDEX IF NOT EXISTS messages_ended ON messages (ended_at, row)
 CREATE TABLE IF NOT EXISTS bans (
     login TEXT PRIMARY KEY, banned_at REAL NOT NULL, banned_by TEXT NOT NULL
 ) WITHOUT ROWID;
+"""
+
+# v1 -> v2: SQLite cannot change a CHECK in place; rebuild the table, same columns.
+_FROM_V1 = """
+ALTER TABLE messages RENAME TO messages_v1;
+DROP INDEX IF EXISTS messages_live;
+DROP INDEX IF EXISTS messages_ended
+"""
+_FROM_V1_COPY = """
+INSERT INTO messages SELECT * FROM messages_v1;
+DROP TABLE messages_v1
 """
 
 # SQLite primary result codes (`sqlite3.Error.sqlite_errorcode & 0xFF`).
@@ -93,7 +104,8 @@ def connect(path: Path, synchronous: Synchronous) -> sqlite3.Connection:
             )
         db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first cheer
         if version < SCHEMA_VERSION:
-            for statement in _SCHEMA.split(";"):
+            steps = _SCHEMA if version == 0 else _FROM_V1 + ";" + _SCHEMA + ";" + _FROM_V1_COPY
+            for statement in steps.split(";"):
                 if statement.strip():
                     db.execute(statement)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

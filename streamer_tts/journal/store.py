@@ -16,9 +16,13 @@ Durability settings (applied in `database.connect`):
   with ``write()``, i.e. they sit in the kernel's page cache. A killed
   process (crash, SIGKILL, OOM, watchdog) loses nothing the kernel holds, and
   a clean reboot flushes the cache; only a power cut or kernel panic may
-  roll back the last commits (never corrupt). ``FULL`` would add an
-  ``fsync`` per commit, costing milliseconds on real disks to cover the one
-  case the brief leaves out. Pass ``synchronous="FULL"`` to choose it.
+  roll back the last commits (never corrupt). That is enough for free
+  messages and for the steps after an acceptance.
+* A commit holding a paid acceptance is made with ``synchronous=FULL``
+  (`Journal.apply(..., full_sync=True)`): the WAL is fsynced before the
+  acceptance is announced, so money survives a power cut too; that fsync
+  also covers every commit before it. ``bench/admission.py`` prints its cost.
+  Pass ``synchronous="FULL"`` to open the journal to sync every commit.
 * ``locking_mode=EXCLUSIVE``: the file stays locked while open, so a second
   daemon on the same state directory fails at start instead of reading
   every message twice; the lock dies with the process.
@@ -31,14 +35,23 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from ..core import records
 from ..core.decisions import Message, Priority
 from ..core.events import Source
-from .database import SCHEMA_VERSION, Corrupt, JournalError, Synchronous, cause, connect, move_aside
+from .database import (
+    SCHEMA_VERSION,
+    Corrupt,
+    JournalError,
+    Synchronous,
+    cause,
+    connect,
+    move_aside,
+)
 
 __all__ = [
     "FILE_NAME",
@@ -75,13 +88,14 @@ class State(enum.StrEnum):
     FINISHED = "finished"
     SKIPPED = "skipped"
     DROPPED = "dropped"
+    FAILED = "failed"  # no engine could speak it: kept for the history's Replay
 
     @property
     def ended(self) -> bool:
         return self in _ENDED
 
 
-_ENDED = frozenset({State.FINISHED, State.SKIPPED, State.DROPPED})
+_ENDED = frozenset({State.FINISHED, State.SKIPPED, State.DROPPED, State.FAILED})
 _LIVE = (State.PENDING, State.PLAYING)
 # The state machine as data: a live message may go anywhere (requeued,
 # re-started after an engine fallback, finished with no audio), an ended one
@@ -123,10 +137,16 @@ class Journal:
     """
 
     def __init__(
-        self, db: sqlite3.Connection, path: Path, clock: Callable[[], float], history_max: int
+        self,
+        db: sqlite3.Connection,
+        path: Path,
+        clock: Callable[[], float],
+        history_max: int,
+        synchronous: Synchronous = "NORMAL",
     ) -> None:
         self._db = db
         self.path = path
+        self.synchronous: Synchronous = synchronous
         self._clock = clock
         self.history_max = history_max
         count = db.execute("SELECT count(*) FROM messages WHERE ended_at IS NOT NULL")
@@ -167,7 +187,7 @@ class Journal:
                 db = connect(path, synchronous)
             except Corrupt as again:
                 raise JournalError(f"journal {path}: still corrupt after reset: {again}") from None
-        return cls(db, path, clock, history_max)
+        return cls(db, path, clock, history_max, synchronous)
 
     def close(self) -> None:
         """Close the file (SQLite checkpoints the WAL into it); idempotent."""
@@ -219,6 +239,10 @@ class Journal:
     def mark_dropped(self, message_id: str, reason: str) -> None:
         self._move(message_id, State.DROPPED, "ended_at = :now, reason = :reason", reason=reason)
 
+    def mark_failed(self, message_id: str, error: str) -> None:
+        """Every engine and retry failed: ended, never heard, kept in the history."""
+        self._move(message_id, State.FAILED, "ended_at = :now, reason = :reason", reason=error)
+
     def requeue(self, message_id: str) -> None:
         """Back to pending (interrupted by a higher tier, or replayed at start)."""
         self._move(message_id, State.PENDING, "requeued_at = :now")
@@ -257,6 +281,61 @@ class Journal:
                 "SELECT id FROM messages ORDER BY row DESC LIMIT ?", (max(0, limit),)
             ).fetchall()
         return [r[0] for r in reversed(rows)]
+
+    # --- a turn's writes, together --------------------------------------------
+
+    def apply(self, ops: Sequence[records.Op], *, full_sync: bool = False) -> list[str]:
+        """Write `ops` in one transaction: all of them, or none (JournalError).
+
+        `full_sync` makes this commit ``synchronous=FULL`` (an fsync of the
+        WAL, which also covers every commit before it): a paid acceptance then
+        survives a power cut. A refused transition (JournalStateError, our
+        bug) does not undo the others: it is returned, one line each.
+        """
+        problems: list[str] = []
+        ended_before = self._ended_count
+        with self._errors("write"):
+            if full_sync and self.synchronous != "FULL":
+                self._db.execute("PRAGMA synchronous = FULL")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for op in ops:
+                        try:
+                            self._apply(op)
+                        except JournalStateError as e:
+                            problems.append(str(e))
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    self._ended_count = ended_before
+                    raise
+            finally:
+                if full_sync and self.synchronous != "FULL":
+                    self._db.execute(f"PRAGMA synchronous = {self.synchronous}")
+        return problems
+
+    def _apply(self, op: records.Op) -> None:
+        match op:
+            case records.Accept(message):
+                self.record_accepted(message)
+            case records.MarkPlaying(mid, spoken):
+                self.mark_playing(mid, spoken=spoken)
+            case records.MarkFinished(mid):
+                self.mark_finished(mid)
+            case records.MarkSkipped(mid, by):
+                self.mark_skipped(mid, by)
+            case records.MarkDropped(mid, reason):
+                self.mark_dropped(mid, reason)
+            case records.MarkFailed(mid, error):
+                self.mark_failed(mid, error)
+            case records.Requeue(mid):
+                self.requeue(mid)
+            case records.BanUser(login, by):
+                self.ban(login, by)
+            case records.UnbanUser(login):
+                self.unban(login)
 
     # --- bans ------------------------------------------------------------------
 
@@ -322,6 +401,9 @@ class Journal:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        if self._db.in_transaction:  # inside `apply`: its transaction covers this
+            yield
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield

@@ -1,51 +1,141 @@
-"""Engines from the config: the primary, then the fallback if it differs."""
+"""Engines from the config: the primary, then the fallback if it differs.
+
+With a fallback, each engine is optional at run time: one that has no key or
+cannot start is logged once (`engine.unavailable`) and then fails each message at
+once, so the player hands it to the next engine and nothing else stops. Only
+when no engine at all could start does `start()` raise, as before.
+"""
 
 from __future__ import annotations
 
-from ..config.schema import Config
-from .base import Engine
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["build_engines"]
+from .. import logs
+from ..config.schema import Config
+from .base import Engine, EngineError, PcmFormat, Synthesis
+
+if TYPE_CHECKING:
+    from ..config.schema import Engine as EngineSection
+
+__all__ = ["ENGINE_UNAVAILABLE", "OptionalEngine", "build_engines", "make_engine"]
+
+_LOG = logging.getLogger(__name__)
+ENGINE_UNAVAILABLE: Final = "engine.unavailable"  # engine, error
+
+
+class _Refused:
+    """The synthesis of an unavailable engine: fails at the first chunk."""
+
+    first_chunk_s: float | None = None
+
+    def __init__(self, error: EngineError) -> None:
+        self._error = error
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise self._error
+
+    async def cancel(self) -> None:
+        return None
+
+
+class OptionalEngine:
+    """Wraps an engine that may fail to start; the group knows when none could."""
+
+    def __init__(self, inner: Engine, group: list[OptionalEngine]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.unavailable: EngineError | None = None
+        self._group = group
+        self._started = False
+        group.append(self)
+
+    @property
+    def format(self) -> PcmFormat:
+        return self.inner.format
+
+    async def start(self) -> None:
+        try:
+            await self.inner.start()
+        except EngineError as error:
+            self.unavailable = error
+            self._started = True
+            if all(e._started and e.unavailable is not None for e in self._group):
+                raise  # nothing left to speak with: the daemon cannot run
+            logs.emit(ENGINE_UNAVAILABLE, engine=self.name, error=str(error))
+            return
+        self._started = True
+
+    def synthesize(self, text: str, *, voice: str | None = None) -> Synthesis:
+        if self.unavailable is not None:
+            return _Refused(EngineError(self.name, f"unavailable ({self.unavailable.detail})"))
+        return self.inner.synthesize(text, voice=voice)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def make_engine(name: str, section: EngineSection, *, sample_rate: int) -> Engine:
+    """One engine by its config name (imports only what that engine needs)."""
+    if name == "piper":
+        from .piper import PiperEngine
+
+        return PiperEngine(voice_path=section.piper.voice, length_scale=section.piper.length_scale)
+    if name == "cartesia":
+        from .cartesia import CartesiaEngine
+
+        c = section.cartesia
+        assert c.api_key is not None and c.voice is not None  # checked by the schema
+        return CartesiaEngine(
+            api_key=c.api_key.get_secret_value(),
+            model=c.model,
+            voice=c.voice,
+            websocket_url=c.websocket_url,
+            base_url=c.base_url,
+            sample_rate=sample_rate,
+            first_chunk_timeout_s=c.timeout_seconds,
+            chunk_timeout_s=c.timeout_seconds,
+        )
+    if name == "espeak":
+        from .espeak import EspeakEngine
+
+        return EspeakEngine(voice=section.espeak.voice, rate_wpm=section.espeak.rate)
+    if name == "azure":
+        from .azure import AzureEngine
+
+        a = section.azure
+        return AzureEngine(
+            key=a.key.get_secret_value() if a.key is not None else "",
+            region=a.region,
+            endpoint=a.endpoint,
+            voice=a.voice,
+            timeout_s=a.timeout_seconds,
+        )
+    if name == "gtts":
+        from .gtts import GttsEngine
+
+        g = section.gtts
+        return GttsEngine(url=g.url, lang=g.lang, tld=g.tld, timeout_s=g.timeout_seconds)
+    raise ValueError(f"unknown engine {name!r}")
 
 
 def build_engines(config: Config, *, sample_rate: int = 22050) -> list[Engine]:
-    """`[primary, fallback]`; one Piper serves both roles when both are Piper.
+    """`[primary, fallback]`, or `[primary]` when the fallback is `none` or the same.
 
     Cartesia is asked for `sample_rate` (the output's), so nothing resamples it.
+    With a fallback, each engine is optional: one that cannot start leaves its
+    messages to the other.
     """
-    from .piper import PiperEngine
-
-    engine = config.engine
-    piper: Engine | None = None
-
-    def make_piper() -> Engine:
-        nonlocal piper
-        if piper is None:
-            piper = PiperEngine(
-                voice_path=engine.piper.voice, length_scale=engine.piper.length_scale
-            )
-        return piper
-
-    engines: list[Engine] = []
-    if engine.primary == "cartesia":
-        from .cartesia import CartesiaEngine
-
-        c = engine.cartesia
-        assert c.api_key is not None and c.voice is not None  # checked by the schema
-        engines.append(
-            CartesiaEngine(
-                api_key=c.api_key.get_secret_value(),
-                model=c.model,
-                voice=c.voice,
-                websocket_url=c.websocket_url,
-                base_url=c.base_url,
-                sample_rate=sample_rate,
-                first_chunk_timeout_s=c.timeout_seconds,
-                chunk_timeout_s=c.timeout_seconds,
-            )
-        )
-    else:
-        engines.append(make_piper())
-    if engine.fallback == "piper" and engine.primary != "piper":
-        engines.append(make_piper())
-    return engines
+    section = config.engine
+    names = [section.primary]
+    if section.fallback not in ("none", section.primary):
+        names.append(section.fallback)
+    engines = [make_engine(name, section, sample_rate=sample_rate) for name in names]
+    if len(engines) == 1:
+        return engines
+    group: list[OptionalEngine] = []
+    return [OptionalEngine(engine, group) for engine in engines]

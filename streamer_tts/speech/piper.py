@@ -2,8 +2,13 @@
 
 Loading takes seconds, so it happens at `start()` and never per message. The voice
 is used serially by a single-thread executor (onnxruntime releases the GIL, so the
-event loop keeps running), one sentence per job: the first sentence plays while the
-next is synthesized, and a cancel takes effect at the next sentence boundary.
+event loop keeps running), one piece per job. Piper makes a whole utterance at
+once, so the first sound waits for the first piece: pieces are clauses, the first
+one short (see `clauses.py`), and each plays while the next is synthesized. A
+cancel stops the piece being made (onnxruntime's terminate flag). The first
+piece's near-silent start is trimmed behind a short fade-in (no click), and so
+are the silences around a cut made mid-clause, which Piper would otherwise
+voice as a full stop.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
 
 from streamer_tts.speech.base import (
     Emit,
@@ -22,6 +29,7 @@ from streamer_tts.speech.base import (
     PcmFormat,
     StreamedSynthesis,
 )
+from streamer_tts.speech.clauses import ends_clause, pieces
 
 if TYPE_CHECKING:
     from piper import PiperVoice, SynthesisConfig
@@ -31,8 +39,43 @@ __all__ = ["PiperEngine", "PiperSynthesis", "no_phonemes"]
 _LOG = logging.getLogger(__name__)
 ENGINE_NAME: Final = "piper"
 _MAX_SENTENCES_AHEAD: Final = 4
-"""Sentences synthesized ahead of the player: enough to hide synthesis time (~0.13x
+"""Pieces synthesized ahead of the player: enough to hide synthesis time (~0.13x
 real time), few enough that a long message doesn't hold megabytes of PCM."""
+_WARM_UP_TEXT: Final = "Hello there."
+_ONSET_LEVEL: Final = 300
+"""|sample| below this is the near-silence Piper puts before speech (~40 ms)."""
+_ONSET_KEEP_MS: Final = 3.0
+"""Kept before the onset, under a linear fade-in from zero: no step, so no click."""
+
+
+_JOIN_TAIL_MS: Final = 40.0
+"""Near-silence kept after a piece cut mid-clause (Piper ends each utterance with
+~100-200 ms): with the next piece's trimmed start, a breath, not a full stop."""
+
+
+def trim_tail(pcm: bytes, rate_hz: int, keep_ms: float = _JOIN_TAIL_MS) -> bytes:
+    """Cut the near-silent end of an utterance to `keep_ms`, faded out to zero."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= _ONSET_LEVEL)
+    if loud.size == 0:
+        return pcm
+    end = min(len(samples), int(loud[-1]) + 1 + int(rate_hz * keep_ms / 1000))
+    tail = samples[loud[-1] + 1 : end].astype(np.float32)
+    tail *= np.linspace(1.0, 0.0, len(tail), dtype=np.float32)  # ends at zero: no click
+    return samples[: loud[-1] + 1].tobytes() + tail.astype("<i2").tobytes()
+
+
+def trim_onset(pcm: bytes, rate_hz: int) -> bytes:
+    """Drop the near-silent start of an utterance, fading in over the last few ms kept."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= _ONSET_LEVEL)
+    if loud.size == 0:
+        return pcm
+    keep = int(rate_hz * _ONSET_KEEP_MS / 1000)
+    start = max(0, int(loud[0]) - keep)
+    head = samples[start : start + keep].astype(np.float32)
+    head *= np.linspace(0.0, 1.0, len(head), endpoint=False, dtype=np.float32)
+    return head.astype("<i2").tobytes() + samples[start + len(head) :].tobytes()
 
 
 def no_phonemes(text: str) -> str:
@@ -60,13 +103,53 @@ def _check_paths(voice_path: str, config_path: str) -> None:
 
 def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
     """Runs in the worker thread: imports and loads the ONNX model (seconds)."""
+    import json
+
+    import onnxruntime
     from piper import PiperVoice
+    from piper.config import PiperConfig
 
-    return PiperVoice.load(voice_path, config_path=config_path)
+    # One intra-op thread: on 2 shared cores, onnxruntime's default pool spins
+    # against the player's callback and other work, and a short piece came out
+    # 2x slower (median) and 4x slower (p90) than with one thread.
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    with open(config_path, encoding="utf-8") as config_file:
+        config = PiperConfig.from_dict(json.load(config_file))
+    session = onnxruntime.InferenceSession(
+        voice_path, sess_options=options, providers=["CPUExecutionProvider"]
+    )
+    voice = PiperVoice(session=_Session(session), config=config)  # type: ignore[arg-type]
+    # The first run of a fresh session is ~3x slower (allocations, kernel
+    # choice): pay it here, not on the first viewer's message.
+    for _ in voice.synthesize(_WARM_UP_TEXT):
+        pass
+    return voice
 
 
-def _next_sentence(sentences: Iterator[bytes]) -> bytes | None:
-    """Runs in the worker thread: one sentence of PCM, or None at the end."""
+class _Session:
+    """The voice's onnxruntime session, run with the current message's RunOptions.
+
+    Piper calls `session.run(None, inputs)` with no options; through this, a
+    cancel sets its message's `terminate` flag and the piece being made stops
+    within milliseconds instead of holding the worker for the next message.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.run_options: Any = None
+
+    def run(self, output_names: Any, input_feed: Any) -> Any:
+        return self.inner.run(output_names, input_feed, self.run_options)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def _next_sentence(session: _Session, run_options: Any, sentences: Iterator[bytes]) -> bytes | None:
+    """Runs in the worker thread: one piece of PCM, or None at the end."""
+    session.run_options = run_options
     return next(sentences, None)
 
 
@@ -119,7 +202,7 @@ class PiperEngine:
         _LOG.info("piper voice loaded: %s (%d Hz)", self.voice_path, self.format.sample_rate)
 
     def synthesize(self, text: str, *, voice: str | None = None) -> PiperSynthesis:
-        """Stream `text` sentence by sentence.
+        """Stream `text` piece by piece (clauses, the first one short).
 
         `voice` is accepted for interface parity and ignored: Piper has one loaded voice.
         """
@@ -134,10 +217,23 @@ class PiperEngine:
         self._voice = None
 
     def _sentences(self, text: str) -> Iterator[bytes]:
-        """A lazy per-sentence PCM iterator; advanced only inside the worker thread."""
+        """A lazy per-piece PCM iterator; advanced only inside the worker thread."""
         assert self._voice is not None
-        for chunk in self._voice.synthesize(no_phonemes(text), syn_config=self._syn_config):
-            yield chunk.audio_int16_bytes
+        rate = self.format.sample_rate
+        joined = True  # the first piece starts at once, as one after a mid-clause cut
+        for piece in pieces(text):
+            made = [
+                c.audio_int16_bytes
+                for c in self._voice.synthesize(no_phonemes(piece), syn_config=self._syn_config)
+            ]
+            if not made:
+                continue
+            if joined:
+                made[0] = trim_onset(made[0], rate)
+            joined = not ends_clause(piece)
+            if joined:  # cut mid-clause: the next piece follows after a breath
+                made[-1] = trim_tail(made[-1], rate)
+            yield from made
 
     def _shutdown_executor(self) -> None:
         if self._executor is not None:
@@ -146,26 +242,39 @@ class PiperEngine:
 
 
 class PiperSynthesis(StreamedSynthesis):
-    """One message: each sentence is one executor job and one chunk."""
+    """One message: each piece is one executor job and one chunk."""
 
     def __init__(self, engine: PiperEngine, text: str) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_SENTENCES_AHEAD)
         self._engine = engine
         self._text = text
+        import onnxruntime
+
+        self._run_options = onnxruntime.RunOptions()
+
+    async def cancel(self) -> None:
+        self._run_options.terminate = True  # stops the piece in the worker thread
+        await super().cancel()
 
     async def _produce(self, emit: Emit) -> None:
         loop = asyncio.get_running_loop()
         sentences = self._engine._sentences(self._text)
+        voice = self._engine._voice
+        if voice is None:
+            raise EngineError(ENGINE_NAME, "engine closed")
+        session: Any = voice.session
         self._engine._active.add(self)
         try:
             while True:
                 executor = self._engine._executor
                 if executor is None:
                     raise EngineError(ENGINE_NAME, "engine closed")
-                # A cancel here abandons the future: the thread finishes the current
-                # sentence, the result is dropped, and the rest is never synthesized.
+                # A cancel here abandons the future: the piece in the thread stops
+                # (terminate flag), and the rest is never synthesized.
                 try:
-                    pcm = await loop.run_in_executor(executor, _next_sentence, sentences)
+                    pcm = await loop.run_in_executor(
+                        executor, _next_sentence, session, self._run_options, sentences
+                    )
                 except Exception as exc:  # a text Piper chokes on fails one message only
                     raise EngineError(ENGINE_NAME, f"synthesis failed: {exc!r}") from exc
                 if pcm is None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import twitchio
+
 from ..core.events import (
     Ban,
     ChatTTS,
@@ -37,6 +39,7 @@ from ..core.events import (
     Unban,
     User,
 )
+from ..core.fields import clean_field
 
 __all__ = [
     "VIA_CHAT",
@@ -46,6 +49,7 @@ __all__ = [
     "delete_event",
     "eventsub_id",
     "follow_event",
+    "login_of",
     "money_event",
     "notification_event",
     "redemption_event",
@@ -55,6 +59,13 @@ __all__ = [
 VIA_CHAT = "chat"
 VIA_EVENTSUB = "eventsub"
 
+# the broadcaster-side payment notifications (`channel.cheer`, `channel.subscribe`, ...)
+MoneyPayload = (
+    twitchio.ChannelCheer
+    | twitchio.ChannelSubscribe
+    | twitchio.ChannelSubscriptionMessage
+    | twitchio.ChannelSubscriptionGift
+)
 _FRAGMENT_KINDS = {k.value: k for k in FragmentKind}
 _COMMANDS: Mapping[str, type[Command]] = {
     "skip": Skip,
@@ -65,20 +76,29 @@ _COMMANDS: Mapping[str, type[Command]] = {
 }
 
 
-def eventsub_id(payload: Any, fallback: str) -> str:
+def eventsub_id(payload: object, fallback: str) -> str:
     """The EventSub message id (stable across redelivery), or a fallback."""
     metadata = getattr(payload, "metadata", None)
     message_id = getattr(metadata, "message_id", None) if metadata is not None else None
     return str(message_id) if message_id else fallback
 
 
-def user_of(partial: Any, *, roles: Iterable[Role] = ()) -> User:
-    login = (getattr(partial, "name", None) or "").strip().lower() or f"id{partial.id}"
-    display = getattr(partial, "display_name", None) or login
-    return User(login, str(display), frozenset(roles))
+def login_of(raw: object) -> str:
+    """A Twitch login as the core and the log see it: clean, lowercase, maybe empty."""
+    return clean_field(str(raw or "")).lower()
 
 
-def _roles(chatter: Any) -> set[Role]:
+def user_of(partial: twitchio.PartialUser, *, roles: Iterable[Role] = ()) -> User:
+    """Login and display name cleaned (`clean_field`): they reach the log, the
+    pages and the voice, and Twitch lets display names hold any Unicode."""
+    login = login_of(getattr(partial, "name", None))
+    if not login:
+        login = f"id{clean_field(str(getattr(partial, 'id', '')))}"
+    display = clean_field(str(getattr(partial, "display_name", None) or "")) or login
+    return User(login, display, frozenset(roles))
+
+
+def _roles(chatter: twitchio.Chatter) -> set[Role]:
     roles: set[Role] = set()
     for attr, role in (
         ("broadcaster", Role.BROADCASTER),
@@ -94,7 +114,7 @@ def _roles(chatter: Any) -> set[Role]:
     return roles
 
 
-def _fragments(raw: Iterable[Any]) -> tuple[Fragment, ...]:
+def _fragments(raw: Iterable[twitchio.ChatMessageFragment] | None) -> tuple[Fragment, ...]:
     out = []
     for f in raw or ():
         kind = _FRAGMENT_KINDS.get(getattr(f, "type", "text"))
@@ -103,7 +123,9 @@ def _fragments(raw: Iterable[Any]) -> tuple[Fragment, ...]:
     return tuple(out)
 
 
-def chat_event(message: Any, commands: Mapping[str, str], prefix: str = "!") -> object | None:
+def chat_event(
+    message: twitchio.ChatMessage, commands: Mapping[str, str], prefix: str = "!"
+) -> object | None:
     """A chat message: a cheer, one of our commands, or nothing for us.
 
     `commands` maps the chat name (lowercase, without prefix) to the command
@@ -139,8 +161,8 @@ def chat_event(message: Any, commands: Mapping[str, str], prefix: str = "!") -> 
             id=str(message.id), user=user, message=rest, fragments=fragments, via=VIA_CHAT
         )
     if key in ("ban", "unban"):
-        target = rest.split()[0] if rest.split() else ""
-        if not target.lstrip("@"):
+        target = login_of(rest.split()[0].lstrip("@")) if rest.split() else ""
+        if not target:
             return None
         return (Ban if key == "ban" else Unban)(by=user, target=target)
     command = _COMMANDS.get(key)
@@ -154,7 +176,7 @@ def _tier(raw: Any, *, prime: bool = False) -> SubTier:
         return SubTier.TIER1
 
 
-def notification_event(n: Any) -> Incoming | None:
+def notification_event(n: twitchio.ChatNotification) -> Incoming | None:
     """`channel.chat.notification`: sub, resub, gifts and raids from chat."""
     kind = n.notice_type
     mid = str(n.id)
@@ -208,15 +230,14 @@ def notification_event(n: Any) -> Incoming | None:
     return None
 
 
-def money_event(payload: Any, kind: str) -> Incoming | None:
+def money_event(payload: MoneyPayload) -> Incoming | None:
     """Broadcaster-side `channel.cheer` / `channel.subscribe` / `.subscription.*`."""
     mid = eventsub_id(payload, "")
     if not mid:
         return None
-    anonymous = bool(getattr(payload, "anonymous", False))
-    partial = getattr(payload, "user", None)
+    partial = payload.user
     user = user_of(partial) if partial is not None else User("anonymous", "Anonymous")
-    if kind == "cheer":
+    if isinstance(payload, twitchio.ChannelCheer):
         return Cheer(
             id=mid,
             user=user,
@@ -224,12 +245,12 @@ def money_event(payload: Any, kind: str) -> Incoming | None:
             message=str(payload.message or ""),
             via=VIA_EVENTSUB,
         )
-    if kind == "subscribe":
+    if isinstance(payload, twitchio.ChannelSubscribe):
         if payload.gift:
             return None  # the gifter's event carries it
         return Subscription(id=mid, user=user, tier=_tier(payload.tier), months=1, via=VIA_EVENTSUB)
-    if kind == "subscription_message":
-        months = int(getattr(payload, "cumulative_months", 0) or payload.months or 1)
+    if isinstance(payload, twitchio.ChannelSubscriptionMessage):
+        months = int(payload.cumulative_months or payload.months or 1)
         return Subscription(
             id=mid,
             user=user,
@@ -238,34 +259,32 @@ def money_event(payload: Any, kind: str) -> Incoming | None:
             message=str(payload.text or ""),
             via=VIA_EVENTSUB,
         )
-    if kind == "subscription_gift":
-        return GiftSubs(
-            id=mid,
-            user=user,
-            count=max(1, int(payload.total)),
-            tier=_tier(payload.tier),
-            anonymous=anonymous,
-            via=VIA_EVENTSUB,
-        )
-    return None
+    return GiftSubs(
+        id=mid,
+        user=user,
+        count=max(1, int(payload.total)),
+        tier=_tier(payload.tier),
+        anonymous=bool(payload.anonymous),
+        via=VIA_EVENTSUB,
+    )
 
 
-def redemption_event(payload: Any) -> Redemption:
+def redemption_event(payload: twitchio.ChannelPointsRedemptionAdd) -> Redemption:
     return Redemption(
         id=str(payload.id),
         user=user_of(payload.user),
-        reward_title=str(payload.reward.title),
+        reward_title=clean_field(str(payload.reward.title or "")),
         message=str(payload.user_input or ""),
     )
 
 
-def follow_event(payload: Any) -> Follow:
+def follow_event(payload: twitchio.ChannelFollow) -> Follow:
     return Follow(id=eventsub_id(payload, f"follow:{payload.user.id}"), user=user_of(payload.user))
 
 
-def delete_event(payload: Any) -> DeleteMessage:
+def delete_event(payload: twitchio.ChatMessageDelete) -> DeleteMessage:
     return DeleteMessage(message_id=str(payload.message_id))
 
 
-def clear_user_event(payload: Any) -> PurgeUser:
-    return PurgeUser(login=str(payload.user.name or ""), reason="timeout or ban")
+def clear_user_event(payload: twitchio.ChannelChatClearUserMessages) -> PurgeUser:
+    return PurgeUser(login=login_of(payload.user.name), reason="timeout or ban")

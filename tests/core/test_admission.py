@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamer_tts.core.decisions import Accepted, Control, Priority, Reason, Rejected
+from streamer_tts.core.admission import OnAir
+from streamer_tts.core.decisions import Accepted, Control, ControlAction, Priority, Reason, Rejected
 from streamer_tts.core.events import (
     Ban,
     ChatTTS,
@@ -99,9 +100,8 @@ def test_requeue_after_interrupt_goes_to_head_of_level() -> None:
     accepted(a.decide(cheer(100, "one"), 0))
     accepted(a.decide(cheer(100, "two"), 1))
     first = a.next_message(2)
-    assert first is not None and a.started(first.id) is first and a.playing is first
+    assert first is not None
     a.requeue(first)
-    assert a.playing is None
     assert a.next_message(3) is first
 
 
@@ -316,11 +316,13 @@ def test_skip_needs_mod_unless_own_message() -> None:
     a = admission()
     accepted(a.decide(chat("mine", "alice"), 0))
     playing = a.next_message(0)
-    assert playing is not None and a.started(playing.id)
-    assert reason(a.decide(Skip(by=user("bob")), 0)) is Reason.NOT_ALLOWED
-    own = a.decide(Skip(by=user("alice")), 0)
+    assert playing is not None
+    air = OnAir(playing, {playing.id: playing})
+    assert reason(a.decide(Skip(by=user("bob")), 0, air)) is Reason.NOT_ALLOWED
+    own = a.decide(Skip(by=user("alice")), 0, air)
     assert isinstance(own, Control) and own.skip_id == playing.id
-    by_mod = a.decide(Skip(by=user("mod", Role.MODERATOR)), 0)
+    assert own.action is ControlAction.SKIP and own.action == "skip"
+    by_mod = a.decide(Skip(by=user("mod", Role.MODERATOR)), 0, air)
     assert isinstance(by_mod, Control) and by_mod.skip_id == playing.id
 
 
@@ -330,10 +332,11 @@ def test_taken_but_unheard_message_is_dropped_by_moderation() -> None:
     accepted(a.decide(chat("next", "troll", id="t1"), 0))
     now = a.next_message(0)
     nxt = a.next_message(0)  # committed behind the playing one
-    assert now is not None and nxt is not None and a.started(now.id)
-    d = a.decide(PurgeUser(login="troll"), 0)
+    assert now is not None and nxt is not None
+    air = OnAir(now, {now.id: now, nxt.id: nxt})
+    d = a.decide(PurgeUser(login="troll"), 0, air)
     assert isinstance(d, Control) and [m.id for m in d.dropped] == ["t1"] and not d.skip_id
-    assert "t1" not in a.taken
+    assert d.action is ControlAction.DROP
     assert reason(a.decide(chat("replay", "alice", id="n1"), 0)) is Reason.DUPLICATE
 
 
@@ -362,8 +365,8 @@ def test_moderation_deletes_and_purges() -> None:
     d = a.decide(DeleteMessage(message_id="t1"), 0)
     assert isinstance(d, Control) and [m.id for m in d.dropped] == ["t1"]
     playing = a.next_message(0)
-    assert playing is not None and playing.id == "a1" and a.started("a1")
-    p = a.decide(PurgeUser(login="Alice", reason="ban"), 0)
+    assert playing is not None and playing.id == "a1"
+    p = a.decide(PurgeUser(login="Alice", reason="ban"), 0, OnAir(playing, {"a1": playing}))
     assert isinstance(p, Control) and p.skip_id == "a1" and p.detail == "ban"
 
 
@@ -387,8 +390,9 @@ def test_a_timeout_of_a_twitch_user_named_like_a_donor_keeps_the_donation() -> N
     assert isinstance(d, Control) and [m.id for m in d.dropped] == ["c1"]
     assert "tip1" in a.queue
     playing = a.next_message(0)
-    assert playing is not None and playing.id == "tip1" and a.started("tip1")
-    d = a.decide(PurgeUser(login="JohnDoe"), 0)
+    assert playing is not None and playing.id == "tip1"
+    air = OnAir(playing, {playing.id: playing})
+    d = a.decide(PurgeUser(login="JohnDoe"), 0, air)
     assert isinstance(d, Control) and not d.skip_id  # the tip playing is not cut
 
 
@@ -410,8 +414,8 @@ def test_a_tts_ban_of_a_login_does_not_touch_a_donor_of_that_name() -> None:
     m = accepted(a.decide(tip("JohnDoe", "Great stream!"), 0)).message
     assert "Great stream!" in m.text  # a banned login's cheer would lose its words
     playing = a.next_message(0)
-    assert playing is not None and a.started(playing.id)
-    again = a.decide(Ban(by=mod, target="JohnDoe"), 0)
+    assert playing is not None
+    again = a.decide(Ban(by=mod, target="JohnDoe"), 0, OnAir(playing, {playing.id: playing}))
     assert isinstance(again, Control) and not again.skip_id and not again.dropped
     assert reason(a.decide(chat("hi", "johndoe"), 0)) is Reason.BANNED_USER
 
@@ -420,8 +424,9 @@ def test_a_donor_named_like_a_chatter_gives_that_chatter_no_own_skip() -> None:
     a = admission()
     accepted(a.decide(tip("alice", id="tip2"), 0))
     playing = a.next_message(0)
-    assert playing is not None and playing.id == "tip2" and a.started("tip2")
-    assert reason(a.decide(Skip(by=user("alice")), 0)) is Reason.NOT_ALLOWED
+    assert playing is not None and playing.id == "tip2"
+    air = OnAir(playing, {playing.id: playing})
+    assert reason(a.decide(Skip(by=user("alice")), 0, air)) is Reason.NOT_ALLOWED
     accepted(a.decide(tip("bob"), 0))
     q = a.decide(QueueQuery(by=user("bob")), 0)
     assert isinstance(q, Control) and q.detail == "1 waiting"
@@ -487,9 +492,7 @@ def test_every_event_gets_exactly_one_decision(script: list) -> None:
         if isinstance(d, Accepted):
             assert d.message.text and "<" not in d.message.text
         if now % 4 == 0:
-            m = a.next_message(float(now))
-            if m is not None:
-                a.finished(m.id)
+            a.next_message(float(now))
 
 
 def test_kind_labels_for_captions() -> None:
@@ -501,3 +504,15 @@ def test_kind_labels_for_captions() -> None:
         accepted(a.decide(Donation(id="d", user=user("d"), amount=25.0), 0)).message.meta["kind"],
     ]
     assert kinds == ["cheer 500", "resub 12 months", "gift 5 subs", "tip 25.00 USD"]
+
+
+def test_withdraw_undoes_an_acceptance_so_a_retry_is_queued_once() -> None:
+    a = admission(queue_max_size=1, limits=LimitPolicy(per_user=None, global_=None))
+    free = accepted(a.decide(chat("free", "a", id="f1"), 0)).message
+    tip = accepted(a.decide(cheer(100, "tip", id="t1"), 0))
+    assert tip.evicted is free
+    a.withdraw(tip.message.id, tip.evicted)  # its journal write failed: the API answers 503
+    assert [m.id for m in a.queue] == ["f1"]
+    again = accepted(a.decide(cheer(100, "tip", id="t1"), 1))  # the retry is not a duplicate
+    assert again.message.id == tip.message.id
+    assert [m.id for m in a.queue].count(tip.message.id) == 1

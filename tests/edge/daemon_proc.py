@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from streamer_tts.twitch.sim import TwitchSim
+from streamer_tts.twitch_sim import TwitchSim
 from tests.fakes import cartesia_server
 from tests.fakes.cartesia_server import FakeCartesiaServer
 

@@ -5,8 +5,9 @@ free messages from the local Twitch simulator, speaking through the real
 Cartesia SDK against the fake Cartesia server (fast audio) into WAV files,
 and is killed with SIGKILL at a random moment, then started again. At the
 end, judged only from the event log and the recordings: every accepted
-paid message was heard completely at least once, none twice except one cut
-by a kill, and the order respected priority.
+paid message was heard completely at least once; a kill lets at most one
+message be heard twice (the one it cut), and none when it fell between
+messages; the order respected priority.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from streamer_tts.twitch.sim import TwitchSim
+from streamer_tts.twitch_sim import TwitchSim
 from tests.edge.daemon_proc import read_log, start_daemon, write_config
 from tests.fakes import cartesia_server
 from tests.fakes.cartesia_server import FakeCartesiaServer
@@ -103,9 +104,43 @@ async def test_sigkill_30_times_loses_no_paid_message(
     assert not lost, f"paid messages never heard: {lost}"
     assert len(twice) <= KILLS, "heard twice beyond the ones cut by a kill"
     assert len(replayed) <= KILLS
+    assert_replays_only_what_a_kill_cut(records, KILLS)
     assert_priority_order(records)
     heard_s = sum(audible_seconds(p) for p in tmp_path.glob("heard-*.wav"))
     assert heard_s > 0.5 * len(paid) * 0.05  # the recordings hold the reading, not silence
+
+
+ENDED = ("tts.finished", "tts.skipped", "tts.dropped", "tts.failed")
+
+
+def assert_replays_only_what_a_kill_cut(records: list[dict[str, Any]], kills: int) -> None:
+    """Per killed run: at most one message was sounding at the kill (started, not
+    ended), and only that one may start again later; one that ended never does."""
+    runs: list[list[dict[str, Any]]] = []
+    for r in records:
+        if r["event"] == "daemon.started":
+            runs.append([])
+        elif runs:
+            runs[-1].append(r)
+    assert len(runs) == kills + 1
+    for k, run in enumerate(runs[:kills]):
+        started = [r["id"] for r in run if r["event"] == "tts.started"]
+        ended = {r["id"] for r in run if r["event"] in ENDED and not _retrying(r)}
+        requeued = {r["id"] for r in run if r["event"] == "tts.interrupted"}
+        cut = set(started) - ended - requeued  # sounding when the kill came
+        assert len(cut) <= 1, f"kill {k}: {sorted(cut)} were all sounding at once"
+        later = {r.get("id") for run_after in runs[k + 1 :] for r in run_after}
+        done_here = {m for m in ended if m in started}
+        again = {m for m in done_here if m in later and _started_in(runs[k + 1 :], m)}
+        assert not again, f"kill {k}: {sorted(again)} ended before the kill, read again"
+
+
+def _retrying(record: dict[str, Any]) -> bool:
+    return record["event"] == "tts.failed" and not record.get("final")
+
+
+def _started_in(runs: list[list[dict[str, Any]]], message_id: str) -> bool:
+    return any(r["event"] == "tts.started" and r["id"] == message_id for run in runs for r in run)
 
 
 def assert_priority_order(records: list[dict[str, Any]]) -> None:

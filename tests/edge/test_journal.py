@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streamer_tts.core import records
 from streamer_tts.core.decisions import Message, Priority
 from streamer_tts.core.events import Source
 from streamer_tts.core.queue import MessageQueue
@@ -417,3 +418,61 @@ def test_random_transitions_match_a_model(steps: list[tuple[str, str]]) -> None:
             assert {e.message.id for e in j.history()} == having(*(s for s in State if s.ended))
         finally:
             j.close()
+
+
+def test_a_turn_is_written_whole_or_not_at_all(journal: Journal) -> None:
+    journal.record_accepted(msg("a"))
+    problems = journal.apply(
+        [records.MarkPlaying("a", spoken="A"), records.Accept(msg("b")), records.MarkFinished("x")]
+    )
+    assert problems and "'x'" in problems[0]  # a refused step is told, the others stay
+    assert journal.get("a").state is State.PLAYING  # type: ignore[union-attr]
+    journal._db.execute("PRAGMA max_page_count = 8")  # then the disk fills up
+    with pytest.raises(JournalError, match="full"):
+        journal.apply(
+            [records.MarkFinished("a")] + [records.Accept(msg(f"m{i}")) for i in range(500)]
+        )
+    assert journal.get("a").state is State.PLAYING  # type: ignore[union-attr]
+    assert journal.get("m0") is None  # nothing of the failed turn was kept
+
+
+def test_full_sync_is_for_one_commit_only(journal: Journal) -> None:
+    journal.apply([records.Accept(msg("paid", paid=True))], full_sync=True)
+    assert journal._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
+    assert journal.get("paid") is not None
+
+
+def test_failed_is_an_end_kept_in_the_history(journal: Journal) -> None:
+    journal.record_accepted(msg("f", paid=True))
+    journal.apply([records.MarkPlaying("f"), records.MarkFailed("f", "cartesia: 500")])
+    entry = journal.get("f")
+    assert entry is not None and entry.state is State.FAILED and entry.reason == "cartesia: 500"
+    assert journal.pending() == [] and journal.interrupted() == []
+    assert [e.message.id for e in journal.history()] == ["f"]
+    with pytest.raises(JournalStateError):
+        journal.requeue("f")
+
+
+def test_a_v1_journal_is_upgraded_in_place(tmp_path: Path) -> None:
+    with Journal.open(tmp_path) as j:
+        j.record_accepted(msg("old", paid=True))
+        j.mark_finished("old")
+        j.record_accepted(msg("waiting"))
+    db = sqlite3.connect(tmp_path / FILE_NAME)  # back to what version 1 wrote
+    db.executescript(
+        "ALTER TABLE messages RENAME TO v2; DROP INDEX messages_live; DROP INDEX messages_ended;"
+    )
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'v2'").fetchone()[0]
+    db.executescript(
+        sql.replace('CREATE TABLE "v2"', "CREATE TABLE messages").replace(", 'failed'", "")
+        + "; INSERT INTO messages SELECT * FROM v2; DROP TABLE v2; PRAGMA user_version = 1;"
+    )
+    db.close()
+    with Journal.open(tmp_path) as j:
+        assert [m.id for m in j.pending()] == ["waiting"]
+        assert [e.message.id for e in j.history()] == ["old"]
+        j.mark_failed("waiting", "every engine failed")
+        assert j.get("waiting").state is State.FAILED  # type: ignore[union-attr]
+    db = sqlite3.connect(tmp_path / FILE_NAME)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()

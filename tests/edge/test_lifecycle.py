@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streamer_tts.twitch.sim import TwitchSim
+from streamer_tts.twitch_sim import TwitchSim
 from tests.edge.daemon_proc import read_log, start_daemon, write_config
 from tests.fakes import cartesia_server
 from tests.fakes.cartesia_server import FakeCartesiaServer

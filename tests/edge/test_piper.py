@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import shutil
 import threading
@@ -235,3 +236,137 @@ async def test_missing_config_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(EngineConfigError, match=r"voice config not found: .*lonely\.onnx\.json"):
         await PiperEngine(voice_path=str(lonely)).start()
+
+
+async def test_first_sound_comes_from_a_short_first_piece(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voice: Any = engine._voice
+    asked: list[str] = []
+    real_synthesize = voice.synthesize
+
+    def recording_synthesize(text: str, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        asked.append(text)
+        return real_synthesize(text, *args, **kwargs)
+
+    monkeypatch.setattr(voice, "synthesize", recording_synthesize)
+    long_first = (
+        "Thank you so much for the sub and the bits and the raid tonight everyone, "
+        "it means a lot. See you tomorrow."
+    )
+    synthesis = engine.synthesize(long_first)
+    first = await anext(synthesis)
+    asked_at_first = list(asked)
+    rest = [chunk async for chunk in synthesis]
+
+    # the first sound did not wait for the rest (the next piece may have begun)
+    assert asked_at_first[0] == "Thank you so much" and len(asked_at_first) <= 2
+    assert asked == [
+        "Thank you so much",
+        "for the sub and the bits and the raid tonight everyone,",
+        "it means a lot.",
+        "See you tomorrow.",
+    ]
+    assert len(rest) == 3
+    first_s = len(first) / 2 / engine.format.sample_rate
+    assert 0.4 < first_s < 2.0
+
+
+def onset(samples: np.ndarray) -> int:
+    return int(np.flatnonzero(np.abs(samples.astype(np.int32)) >= 300)[0])
+
+
+async def test_first_piece_starts_at_once_without_a_click(engine: PiperEngine) -> None:
+    from streamer_tts.speech.piper import trim_onset
+
+    voice: Any = engine._voice
+    raw = next(iter(voice.synthesize("Hello chat!"))).audio_int16_bytes
+    first = np.frombuffer(await anext(aiter(engine.synthesize("Hello chat!"))), "<i2")
+
+    assert onset(np.frombuffer(raw, "<i2")) / 22050 > 0.02  # Piper's own near-silent start
+    assert onset(first) == 66  # the engine's first piece: 3 ms before the onset
+    assert first[0] == 0  # the fade starts from silence
+    assert np.abs(np.diff(first[:67].astype(np.int32))).max() < 300  # no step: no click
+    trimmed = np.frombuffer(trim_onset(raw, 22050), "<i2")
+    raw_samples = np.frombuffer(raw, "<i2")
+    assert len(raw_samples) - len(trimmed) == onset(raw_samples) - 66
+    assert np.array_equal(trimmed[66:], raw_samples[onset(raw_samples) :])  # speech untouched
+
+
+async def test_only_the_first_piece_is_trimmed(engine: PiperEngine) -> None:
+    chunks = [c async for c in engine.synthesize("Hello chat, and welcome.")]
+    assert len(chunks) == 2
+    assert onset(np.frombuffer(chunks[0], "<i2")) == 66
+    assert onset(np.frombuffer(chunks[1], "<i2")) > 66  # its natural lead-in kept
+
+
+async def test_the_second_piece_is_ready_before_the_first_has_played(
+    engine: PiperEngine,
+) -> None:
+    text = "Welcome to the stream, everyone: grab a drink and enjoy the show tonight."
+    chunks = await timed_chunks(engine.synthesize(text))
+
+    played_s = 0.0
+    for (_, chunk), (next_at_s, _) in itertools.pairwise(chunks):
+        played_s += len(chunk) / 2 / 22050
+        # every piece arrives before what came earlier has finished playing,
+        # counting playback from the first chunk (a wide margin for a loaded machine)
+        assert next_at_s - chunks[0][0] < played_s + 0.5
+
+
+async def test_cancel_stops_the_piece_being_made_in_the_worker(
+    engine: PiperEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    session: Any = engine._voice.session  # type: ignore[union-attr]
+    outcomes: list[str] = []
+    real_run = session.inner.run
+    second_started = threading.Event()
+
+    def run(*args: Any) -> Any:
+        if outcomes:
+            second_started.set()
+        try:
+            result = real_run(*args)
+        except Exception as exc:
+            outcomes.append("terminated" if "terminate" in str(exc) else repr(exc))
+            raise
+        outcomes.append("made")
+        return result
+
+    monkeypatch.setattr(session.inner, "run", run, raising=False)
+    long_run = " ".join(["we keep talking about the game"] * 8)  # no punctuation: 15-word pieces
+    old = engine.synthesize(long_run)
+    await anext(old)
+    assert await asyncio.to_thread(second_started.wait, 10)  # the next piece is being made
+    await old.cancel()
+    loop = asyncio.get_running_loop()
+    started_s = time.monotonic()
+    await loop.run_in_executor(engine._executor, lambda: None)  # the worker is free again
+    freed_s = time.monotonic() - started_s
+
+    assert outcomes[0] == "made" and outcomes[-1] == "terminated", outcomes
+    assert freed_s < 0.5
+    assert [c async for c in engine.synthesize("Next one.")]
+
+
+def quiet_ms(samples: np.ndarray, *, at_end: bool) -> float:
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) >= 300)
+    frames = len(samples) - 1 - int(loud[-1]) if at_end else int(loud[0])
+    return frames * 1000 / 22050
+
+
+async def test_a_cut_mid_clause_is_a_breath_and_a_comma_keeps_its_pause(
+    engine: PiperEngine,
+) -> None:
+    cut = [
+        np.frombuffer(c, "<i2") async for c in engine.synthesize("Thank you so much for the sub")
+    ]
+    comma = [np.frombuffer(c, "<i2") async for c in engine.synthesize("Thank you, for the sub")]
+
+    assert len(cut) == 2 and len(comma) == 2
+    join_ms = quiet_ms(cut[0], at_end=True) + quiet_ms(cut[1], at_end=False)
+    pause_ms = quiet_ms(comma[0], at_end=True) + quiet_ms(comma[1], at_end=False)
+    assert join_ms < 50  # Piper alone would leave ~150-250 ms: a full stop mid-phrase
+    assert pause_ms > 100  # at punctuation, Piper's own pause stays
+    assert cut[0][-1] == 0  # faded out to silence: no click at the join
+    assert np.abs(np.diff(cut[0][-850:].astype(np.int32))).max() < 600  # the faded tail

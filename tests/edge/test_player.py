@@ -278,3 +278,31 @@ async def test_cartesia_failure_falls_back_to_the_next_engine(tmp_path: Path, fa
     # a socket dropped mid-message may have let part of it sound first: then the
     # fallback reads it again from the start, in a fresh segment
     assert started[-1] == ("paid", "fallback")
+
+
+async def test_a_failing_report_consumer_never_breaks_the_player(tmp_path: Path) -> None:
+    from streamer_tts.core.decisions import Message
+    from streamer_tts.core.events import Source
+    from streamer_tts.core.playback import Finished, Low, Started
+
+    got: list[object] = []
+
+    def broken(report: object) -> None:
+        got.append(report)
+        raise RuntimeError("a bug in the consumer")
+
+    player = Player(
+        engines=[ToneEngine()], output=f"file:{tmp_path / 'x.wav'}", notify=broken, sample_rate=RATE
+    )
+    await player.start()
+    try:
+        m = Message("m", Source.CHAT, "v", "V", Priority.LOW, "tone 440 0.2", "", False, 1, 0.0)
+        player.play(m)
+        for _ in range(100):
+            if any(isinstance(r, Finished) for r in got):
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await player.close()
+    assert [type(r) for r in got] == [Started, Low, Finished]
+    assert player.committed == ()

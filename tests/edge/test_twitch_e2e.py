@@ -15,7 +15,7 @@ import pytest
 
 from streamer_tts import logs
 from streamer_tts.daemon import serve
-from streamer_tts.twitch.sim import TwitchSim
+from streamer_tts.twitch_sim import TwitchSim
 from tests.edge.twitch_rig import daemon_on_sim, sim_config
 from tests.fakes.tone_engine import ToneEngine
 

@@ -7,21 +7,22 @@ another; the output is a real-time WAV file, so every message is "heard".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import twitchio
-import twitchio.eventsub.websockets as ws_module
+import pytest
 
 from streamer_tts import logs
 from streamer_tts.config import Config
 from streamer_tts.daemon import serve
-from streamer_tts.twitch.sim import TwitchSim
+from streamer_tts.twitch.endpoints import current, point_at
+from streamer_tts.twitch_sim import TwitchSim
 from tests.fakes.tone_engine import ToneEngine
 
-__all__ = ["Run", "daemon_on_sim", "sim_config"]
+__all__ = ["Run", "daemon_on_sim", "pointed_at", "sim", "sim_config"]
 
 
 def sim_config(sim: TwitchSim, tmp: Path, **overrides: Any) -> Config:
@@ -86,7 +87,7 @@ async def daemon_on_sim(
     sim: TwitchSim, config: Config, *, engines: list[Any] | None = None
 ) -> AsyncIterator[Run]:
     """Start `serve()` with the bot; yields once `bot.ready`; stops it after."""
-    saved = (twitchio.http.Route.BASE, twitchio.http.Route.ID_BASE, ws_module.WSS)
+    saved = current()
     run = Run()
     remove = logs.add_listener(run.on_event)
 
@@ -109,4 +110,22 @@ async def daemon_on_sim(
         run.stop.set()
         await asyncio.wait_for(task, 30)
         remove()
-        twitchio.http.Route.BASE, twitchio.http.Route.ID_BASE, ws_module.WSS = saved
+        point_at(*saved)
+
+
+@contextlib.contextmanager
+def pointed_at(sim: TwitchSim) -> Iterator[None]:
+    """Aim TwitchIO at ``sim``; put its endpoints back afterwards."""
+    saved = point_at(**sim.endpoints)
+    try:
+        yield
+    finally:
+        point_at(*saved)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[TwitchSim]:
+    """A simulator with short keepalives and reconnect grace, TwitchIO aimed at it."""
+    async with TwitchSim(min_keepalive_s=1, reconnect_grace_s=2) as simulator:
+        with pointed_at(simulator):
+            yield simulator

@@ -18,7 +18,9 @@ Audio is a deterministic 440 Hz tone, ~60 ms per transcript character (capped),
 in `chunk_ms` pieces, so a test can compare the bytes with `tone_pcm()`.
 Cancel behaves like the real service: chunks already "generating"
 (`late_chunks_after_cancel`) still arrive, then the context goes silent, with no
-`done`. Knobs and counters are plain attributes, changed between messages.
+`done`. `cancel_delay_s` makes a loaded service: a cancel takes effect only
+that long after it arrived, and the context keeps generating until then.
+Knobs and counters are plain attributes, changed between messages.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class _Session:
 
 class FakeCartesiaServer:
     """Knobs: `slow_first_chunk_s`, `chunk_delay_s`, `chunk_ms`, `late_chunks_after_cancel`,
+    `cancel_delay_s`,
     `drop_socket_mid_message` (one-shot), `close_idle_after_s`, `fail_next()`,
     `api_keys`, `voices`, `models`. Counters: `connections`, `contexts`, `cancels`,
     `drops`, `idle_closes`, `rejected_handshakes`, `late_chunks_sent` (sent after a
@@ -113,6 +116,8 @@ class FakeCartesiaServer:
         self.chunk_delay_s = 0.0
         self.chunk_ms = 40
         self.late_chunks_after_cancel = 2
+        self.cancel_delay_s = 0.0
+        self.cancelled_ids: list[str] = []
         self.drop_socket_mid_message = False
         self.close_idle_after_s: float | None = None
         self.connections = 0
@@ -266,8 +271,12 @@ class FakeCartesiaServer:
         context_id = request.get("context_id")
         if request.get("cancel"):
             self.cancels += 1
+            self.cancelled_ids.append(str(context_id))
             context = session.contexts.get(str(context_id))
-            if context is not None:
+            if context is not None and self.cancel_delay_s > 0:
+                loop = asyncio.get_running_loop()
+                loop.call_later(self.cancel_delay_s, setattr, context, "cancelled", True)
+            elif context is not None:
                 context.cancelled = True
             return
         self.requests.append(request)

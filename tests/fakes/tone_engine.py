@@ -56,6 +56,9 @@ class ToneSynthesis:
     async def cancel(self) -> None:
         self._cancelled = True
         self.engine.cancels += 1
+        if self.engine.cancel_delay_s:  # an engine slow to wind down (a busy socket)
+            await asyncio.sleep(self.engine.cancel_delay_s)
+            self.engine.wound_down += 1
 
 
 class ToneEngine:
@@ -70,6 +73,7 @@ class ToneEngine:
         chunk_s: float = 0.05,
         chunk_delay_s: float = 0.0,
         seconds_per_char: float = 0.05,
+        cancel_delay_s: float = 0.0,
     ) -> None:
         self.name = name
         self.format = PcmFormat(sample_rate)
@@ -80,6 +84,8 @@ class ToneEngine:
         self.fail_texts: set[str] = set()
         self.started: list[str] = []
         self.cancels = 0
+        self.cancel_delay_s = cancel_delay_s
+        self.wound_down = 0
 
     def parse(self, text: str) -> tuple[float, float]:
         words = text.split()

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .sim import TwitchSim
+from .server import TwitchSim
 
 __all__ = ["ScriptError", "load_script", "main", "play", "validate_script"]
 
@@ -156,7 +156,7 @@ async def _serve(args: argparse.Namespace, script: list[dict[str, Any]] | None) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m streamer_tts.twitch.sim", description="A local Twitch simulator."
+        prog="python -m streamer_tts.twitch_sim", description="A local Twitch simulator."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)

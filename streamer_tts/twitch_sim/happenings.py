@@ -1,9 +1,9 @@
 """Things happening on the simulated channel: chat, bits, subs, raids, redemptions, moderation.
 
-:class:`SimEvents` is a mixin of :class:`.sim.TwitchSim`, so tests and scripts
+:class:`SimEvents` is a mixin of :class:`.server.TwitchSim`, so tests and scripts
 call ``sim.chat(...)``, ``sim.cheer(...)`` and the rest on the simulator. Each
 happening sends every notification Twitch sends for it (built by
-:mod:`.sim_payloads`) to the sessions subscribed to them; chat seen so far is
+:mod:`.payloads`) to the sessions subscribed to them; chat seen so far is
 remembered so a delete can name the message's author.
 """
 
@@ -14,8 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from .sim_helix import Event, SimUser
-from .sim_payloads import (
+from .payloads import (
     chat_clear_event,
     chat_message_event,
     cheer_events,
@@ -29,12 +28,13 @@ from .sim_payloads import (
     sub_events,
     sub_gift_events,
 )
+from .shapes import Event, SimUser
 
 MAX_REMEMBERED_MESSAGES = 2000  # chat kept to find a deleted message's author
 
 
 class SimEvents:
-    """The happenings API of :class:`.sim.TwitchSim`."""
+    """The happenings API of :class:`.server.TwitchSim`."""
 
     # state set up by TwitchSim.__init__
     broadcaster: SimUser

@@ -1,9 +1,9 @@
-"""Twitch's shapes around the events, for the local simulator (:mod:`.sim`), with no I/O.
+"""Twitch's shapes around the events, for the local simulator (:mod:`.server`), with no I/O.
 
 The accounts the simulator knows, the EventSub envelopes (subscription objects,
 notifications, session messages), the Helix and OAuth bodies, and Twitch's rules
 for who may subscribe to what. The events inside the envelopes are built by
-:mod:`.sim_payloads`, which re-exports everything here.
+:mod:`.payloads`, which re-exports everything here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The simulator's EventSub side: WebSocket sessions and the subscriptions they hold.
 
-:class:`SimEventSub` is a mixin of :class:`.sim.TwitchSim`, which owns the state.
+:class:`SimEventSub` is a mixin of :class:`.server.TwitchSim`, which owns the state.
 Subscriptions are checked as Twitch checks them (live session, condition,
 scopes: 403 otherwise), a notification reaches only the sessions holding a
 matching subscription, and a closed session loses its subscriptions. The faults
@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from .sim_helix import (
+from .oauth_helix import _BODY, _TOKEN, _Fail, _json, _mapping, _now, _Token
+from .shapes import (
     SUBSCRIPTION_RULES,
     Event,
     SimUser,
@@ -29,7 +30,6 @@ from .sim_helix import (
     subscription_object,
     timestamp,
 )
-from .sim_http import _BODY, _TOKEN, _Fail, _json, _mapping, _now, _Token
 
 KEEPALIVE_RANGE_S = (10, 600)  # what Twitch accepts for keepalive_timeout_seconds
 CLOSE_HANDSHAKE_S = 3.0  # how long our close waits for the client's reply
@@ -82,7 +82,7 @@ class _Sub:
 
 
 class SimEventSub:
-    """The EventSub subscription endpoint and WebSocket sessions of :class:`.sim.TwitchSim`."""
+    """The EventSub subscription endpoint and WebSocket sessions of :class:`.server.TwitchSim`."""
 
     # state set up by TwitchSim.__init__
     min_keepalive_s: int

@@ -1,9 +1,9 @@
 """The simulator's OAuth and Helix side: tokens, request checks, and the HTTP handlers.
 
-:class:`SimHttp` is a mixin of :class:`.sim.TwitchSim`, which owns the state it
+:class:`SimHttp` is a mixin of :class:`.server.TwitchSim`, which owns the state it
 reads. Failures are answered in Twitch's shape (:class:`_Fail`), because TwitchIO
 reads the error's ``message`` to decide whether to refresh a token. The EventSub
-subscription endpoint lives with the sessions it checks, in :mod:`.sim_eventsub`.
+subscription endpoint lives with the sessions it checks, in :mod:`.eventsub`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from yarl import URL
 
-from .sim_helix import Event, SimUser, cheermotes_data, error_body, user_data
+from .shapes import Event, SimUser, cheermotes_data, error_body, user_data
 
 MAX_CHAT_CHARS = 500  # Twitch's limit for one chat message
 
@@ -64,7 +64,7 @@ _TOKEN = web.RequestKey("token", _Token)  # set once the request's token is know
 
 
 class SimHttp:
-    """Token issuing and the OAuth/Helix handlers of :class:`.sim.TwitchSim`."""
+    """Token issuing and the OAuth/Helix handlers of :class:`.server.TwitchSim`."""
 
     # state set up by TwitchSim.__init__
     broadcaster: SimUser
@@ -106,10 +106,27 @@ class SimHttp:
         return body | {"refresh_token": refresh, "scope": sorted(scopes)}
 
     def expire_token(self, login: str) -> None:
-        """Invalidate a user's access tokens (the refresh token stays good): tests refreshing."""
-        user_id = self.user(login).id
-        for access in [a for a, t in self._tokens.items() if t.user_id == user_id]:
-            del self._tokens[access]
+        """Expire a user's access tokens (the refresh token stays good): tests refreshing."""
+        self.expire_tokens([login])
+
+    def expire_tokens(self, logins: Sequence[str] | None = None) -> int:
+        """Expire the access tokens of ``logins`` (None: every token, app tokens too).
+
+        As at Twitch after ``expires_in``: validate answers 401 "invalid access
+        token", Helix 401 "Invalid OAuth token", and the refresh token still
+        gets a new access token. Returns how many expired.
+        """
+        ids = None if logins is None else {self.user(login).id for login in logins}
+        expired = 0
+        for token in self._tokens.values():
+            if (ids is None or token.user_id in ids) and token.expires_at > _now():
+                token.expires_at = _now()
+                expired += 1
+        return expired
+
+    def is_valid_token(self, access: str) -> bool:
+        """Whether Twitch would take this access token now."""
+        return self._token(access) is not None
 
     def write_tokens_file(self, path: str | os.PathLike[str], logins: Sequence[str] = ()) -> Path:
         """Write TwitchIO's token file for the bot and broadcaster (or ``logins``), mode 0600."""

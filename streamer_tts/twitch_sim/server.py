@@ -1,27 +1,25 @@
 """A local Twitch for tests and the demo: OAuth, Helix and an EventSub WebSocket on one port.
 
 Twitch is unreachable from tests and from a streamer trying the demo, so this
-plays its part closely enough that an unmodified TwitchIO bot runs against it:
-point ``twitchio.http.Route.BASE``/``ID_BASE`` and
-``twitchio.eventsub.websockets.WSS`` at :attr:`TwitchSim.endpoints`.
+plays its part closely enough that an unmodified TwitchIO bot runs against it
+(`streamer_tts.twitch.endpoints.point_at(**sim.endpoints)` aims TwitchIO here).
 Subscriptions are checked as Twitch checks them (live session, condition,
 scopes: 403 otherwise), and a notification reaches only the sessions holding a
 matching subscription.
 
 :class:`TwitchSim` holds the state and the server's lifecycle; its parts are
-mixins, one concern each: OAuth and Helix in :mod:`.sim_http`, EventSub
-sessions and subscriptions in :mod:`.sim_eventsub`, and the happenings
-(``sim.chat(...)``, ``sim.raid(...)``, ...) in :mod:`.sim_events`. Payloads
-come from :mod:`.sim_payloads` and :mod:`.sim_helix`.
+mixins, one concern each: OAuth and Helix in :mod:`.oauth_helix`, EventSub
+sessions and subscriptions in :mod:`.eventsub`, and the happenings
+(``sim.chat(...)``, ``sim.raid(...)``, ...) in :mod:`.happenings`. Payloads
+come from :mod:`.payloads` and :mod:`.shapes`.
 
-By hand: ``python -m streamer_tts.twitch.sim --port 8080 [--script demo.yaml]``.
+By hand: ``python -m streamer_tts.twitch_sim --port 8080 [--script demo.yaml]``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -30,13 +28,13 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from .sim_events import MAX_REMEMBERED_MESSAGES as MAX_REMEMBERED_MESSAGES
-from .sim_events import SimEvents
-from .sim_eventsub import CLOSE_HANDSHAKE_S as CLOSE_HANDSHAKE_S
-from .sim_eventsub import KEEPALIVE_RANGE_S, SimEventSub, _Session, _Sub
-from .sim_helix import Event, SimUser
-from .sim_http import MAX_CHAT_CHARS as MAX_CHAT_CHARS
-from .sim_http import SimHttp, SimRequest, _Fail, _Token
+from .eventsub import CLOSE_HANDSHAKE_S as CLOSE_HANDSHAKE_S
+from .eventsub import KEEPALIVE_RANGE_S, SimEventSub, _Session, _Sub
+from .happenings import MAX_REMEMBERED_MESSAGES as MAX_REMEMBERED_MESSAGES
+from .happenings import SimEvents
+from .oauth_helix import MAX_CHAT_CHARS as MAX_CHAT_CHARS
+from .oauth_helix import SimHttp, SimRequest, _Fail, _Token
+from .shapes import Event, SimUser
 
 __all__ = ["DEFAULT_BOT", "DEFAULT_BROADCASTER", "SimRequest", "SimUser", "TwitchSim"]
 
@@ -186,8 +184,8 @@ class TwitchSim(SimEvents, SimEventSub, SimHttp):
     # --- scripts -----------------------------------------------------------------------------
 
     async def play(self, script: Sequence[Mapping[str, Any]], *, speed: float = 1.0) -> None:
-        """Play script steps (see :func:`.sim_script.load_script`) at ``at`` / ``speed``."""
-        from .sim_script import play
+        """Play script steps (see :func:`.script.load_script`) at ``at`` / ``speed``."""
+        from .script import play
 
         await play(self, script, speed=speed)
 
@@ -202,9 +200,3 @@ class TwitchSim(SimEvents, SimEventSub, SimHttp):
     def config_snippet(self, tokens_file: str | os.PathLike[str]) -> str:
         """The ``twitch:`` block of ``config.yaml``, as YAML text."""
         return yaml.safe_dump({"twitch": self.twitch_config(tokens_file)}, sort_keys=False)
-
-
-if __name__ == "__main__":
-    from .sim_script import main
-
-    sys.exit(main())
