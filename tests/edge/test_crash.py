@@ -30,9 +30,10 @@ from tests.fakes.cartesia_server import FakeCartesiaServer
 
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 30
+DRAIN_POLLS = 2400  # 0.1 s each: the drain is judged done, not timed
 PRIORITY = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = pytest.mark.timeout(600)
 
 
 async def flood(sim: TwitchSim, rng: random.Random, n: int) -> None:
@@ -74,7 +75,8 @@ async def test_sigkill_30_times_loses_no_paid_message(
         # the last run drains the queue and stops cleanly
         config = write_config(tmp_path, sim, cart, KILLS)
         proc = await start_daemon(config, log, ready_before=KILLS)
-        for _ in range(600):
+        # a loaded machine may need minutes to read ~200 waiting messages
+        for _ in range(DRAIN_POLLS):
             await asyncio.sleep(0.1)
             records = read_log(log)
             accepted = {r["id"] for r in records if r["event"] == "tts.accepted" and r["paid"]}
@@ -101,7 +103,11 @@ async def test_sigkill_30_times_loses_no_paid_message(
         f"{len(replayed)} replayed"
     )
     assert len(paid) > 2 * KILLS
-    assert not lost, f"paid messages never heard: {lost}"
+    failed = {r["id"] for r in records if r["event"] == "tts.failed" and r.get("final")}
+    assert not lost, (
+        f"paid messages never heard: {lost} (final failures among them: "
+        f"{sorted(failed & set(lost))})"
+    )
     assert len(twice) <= KILLS, "heard twice beyond the ones cut by a kill"
     assert len(replayed) <= KILLS
     assert_replays_only_what_a_kill_cut(records, KILLS)
