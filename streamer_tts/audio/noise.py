@@ -9,6 +9,7 @@ pipe; a thread copies every line to the real stderr except the known noise.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import sys
@@ -21,6 +22,8 @@ NOISE = re.compile(
     rb"|Jack: |connect\(2\) call to /dev/shm/jack)"
 )
 _installed = False
+DRAIN_TIMEOUT_S = 2.0
+"""Most the exit waits for the filter to pass on the last lines."""
 
 
 def filter_native_stderr() -> None:
@@ -47,4 +50,14 @@ def filter_native_stderr() -> None:
             if pending and not NOISE.match(pending):
                 os.write(real, pending)
 
-    threading.Thread(target=pump, name="stderr-filter", daemon=True).start()
+    thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+    thread.start()
+
+    def drain() -> None:
+        # The last lines (an exit-2 error, a traceback) are still in the pipe at
+        # exit: give fd 2 back, so the pump sees the end and writes them out.
+        sys.stderr.flush()
+        os.dup2(real, 2)
+        thread.join(DRAIN_TIMEOUT_S)
+
+    atexit.register(drain)

@@ -31,3 +31,22 @@ def test_noise_dropped_real_lines_kept() -> None:
         "config error: audio.gap_ms: -5 is invalid",
         "a python line",
     ]
+
+
+EXITING = """
+import sys
+from streamer_tts.audio.noise import filter_native_stderr
+filter_native_stderr()
+print("error: state dir is not a directory", file=sys.stderr)
+sys.exit(2)
+"""
+
+
+def test_the_last_line_before_exit_is_not_lost() -> None:
+    """An exit-2 error printed just before exit still reaches the streamer."""
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-c", EXITING], cwd=ROOT, capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == ["error: state dir is not a directory"]
