@@ -37,14 +37,17 @@ async def test_sigterm_with_a_long_message_exits_within_the_bound(tmp_path: Path
     async with TwitchSim() as sim, FakeCartesiaServer() as cart:
         config = write_config(tmp_path, sim, cart, 0)  # 60 ms a character: a long message
         proc = await start_daemon(config, log, ready_before=0)
-        await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 6)
+        # ~16 s of speech: a stop that waited for it would far exceed the bound
+        await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 12)
         await wait_for_event(log, "tts.started")
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 15)
         took_s = time.monotonic() - t0
         assert code == 0
-        assert took_s < 1.0 + 3.0, took_s  # stop_grace_seconds is 1 in this config
+        # stop_grace_seconds is 1 in this config; closing sockets and the journal
+        # takes the rest (generous: a loaded 2-core machine is slow to exit)
+        assert took_s < 1.0 + 6.0, took_s
         assert read_log(log)[-1]["event"] == "daemon.stopped"
         # the cut paid message is read again, whole, at the next start
         proc = await start_daemon(config, log, ready_before=1)
