@@ -16,6 +16,9 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 __all__ = [
+    "AUDIO_LOST",
+    "AUDIO_RESTORED",
+    "AUDIO_UNDERRUN",
     "BOT_READY",
     "TTS_ACCEPTED",
     "TTS_DROPPED",
@@ -37,6 +40,9 @@ TTS_SKIPPED = "tts.skipped"  # id, by
 TTS_DROPPED = "tts.dropped"  # id, reason
 TTS_FAILED = "tts.failed"  # id, engine, error
 BOT_READY = "bot.ready"
+AUDIO_UNDERRUN = "audio.underrun"  # id, ms: silence inside a message (its audio came late)
+AUDIO_LOST = "audio.lost"  # error: the output device stopped taking audio
+AUDIO_RESTORED = "audio.restored"  # after_s: the device was reopened
 
 _EVENTS = logging.getLogger("streamer_tts.events")
 _listeners: list[Callable[[dict[str, Any]], None]] = []

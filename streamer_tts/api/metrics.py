@@ -55,6 +55,9 @@ class Metrics:
             "tts_engine_failures", "Messages an engine failed", ["engine"], registry=r
         )
         self.fallbacks = Counter("tts_fallbacks", "Messages read by a fallback engine", registry=r)
+        self.underruns = Counter(
+            "tts_audio_underruns", "Messages heard with silence inside (audio late)", registry=r
+        )
         self.reconnects = Counter(
             "twitch_reconnects", "EventSub sessions re-established", registry=r
         )
@@ -94,6 +97,8 @@ class Metrics:
                 self.fallbacks.inc()
         elif event == "tts.silenced" and record.get("after_ms") is not None:
             self.skip_latency.observe(float(record["after_ms"]) / 1000)
+        elif event == "audio.underrun":
+            self.underruns.inc()
         elif event == "twitch.connected":
             self.reconnects.inc()
 

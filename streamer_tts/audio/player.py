@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .. import logs
 from ..core.decisions import Message
 from ..speech.base import Engine, EngineError
 from .feed import CUT, FINISHED, LOW, STARTED, UNDERRUN, Feed, FeedEvent
@@ -167,6 +168,7 @@ class Player:
         max_message_seconds: float = 30.0,
         ramp_ms: float = 5.0,
         frames_per_buffer: int = 256,
+        max_preroll_ms: float = 120,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
@@ -176,7 +178,13 @@ class Player:
         self.volume = volume
         self.max_frames = int(max_message_seconds * sample_rate)
         self.ramp_frames = self.format.frames_for_ms(ramp_ms)
-        self.feed = Feed(self.format, gap_ms=gap_ms, ramp_ms=ramp_ms, on_event=self._on_feed)
+        self.feed = Feed(
+            self.format,
+            gap_ms=gap_ms,
+            ramp_ms=ramp_ms,
+            max_preroll_ms=max_preroll_ms,
+            on_event=self._on_feed,
+        )
         self.output: Output = open_output(output, self.feed, frames_per_buffer=frames_per_buffer)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pumps: dict[str, _Pump] = {}  # message id -> pump (committed or prefetched)
@@ -327,4 +335,5 @@ class Player:
                 )
             )
         elif event.kind == UNDERRUN:
-            log.debug("underrun in %s", message_id)
+            ms = round(event.frames * 1000 / self.format.sample_rate, 1)
+            logs.emit(logs.AUDIO_UNDERRUN, id=message_id, ms=ms)
