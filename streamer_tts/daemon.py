@@ -77,6 +77,8 @@ class Daemon:
             gap_ms=audio.gap_ms,
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,
+            frames_per_buffer=audio.frames_per_buffer,
+            max_preroll_ms=audio.max_preroll_ms,
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
@@ -220,7 +222,12 @@ async def serve(
     daemon.api = api
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
-    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
+    output = daemon.player.output
+
+    def output_ok() -> bool:  # lost, but maybe back soon: give it restore_timeout_seconds
+        return output.healthy or output.lost_for_s() < daemon.config.audio.restore_timeout_seconds
+
+    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog, output_ok)) if watchdog else None
     try:
         if until is not None:
             work = asyncio.create_task(until(daemon))
