@@ -53,6 +53,7 @@ fmt: setup
 bench: setup
 	$(BIN)/python bench/admission.py
 	$(BIN)/python bench/sound.py
+	$(BIN)/python bench/dropouts.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -24,90 +24,85 @@ import asyncio
 import contextlib
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from streamer_tts import logs
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
 from tests.edge.pulse import Recorder, client_env, private_pulse, pulse_available
-from tests.edge.sound_analysis import inner_silences
-from tests.edge.stack import RECORD_RATE, Stack
-from tests.fakes.cartesia_server import TONE_AMPLITUDE, FakeCartesiaServer
+from tests.edge.stack import RECORD_RATE, Stack, measure_dropouts
 
+ROOT = Path(__file__).resolve().parents[1]
 CHUNK_MS = 40
 FIRST_CHUNK_S = 0.090
-GAP_MS = 300
+GAP_MS = 300  # messages apart: silences shorter than half of it are inside one
 TEXT = "Thanks for the follow, friend!"  # 30 characters: 1.8 s of tone
-QUIET = TONE_AMPLITUDE / 20  # a sine's samples pass below this for well under a sample
+
+
+SERVE_FAKE = """
+import asyncio, sys
+from tests.fakes.cartesia_server import FakeCartesiaServer
+
+async def main(chunk_ms, first_s, lateness_s, seed):
+    async with FakeCartesiaServer() as server:
+        server.realtime = True
+        server.chunk_ms = chunk_ms
+        server.slow_first_chunk_s = first_s
+        server.max_lateness_s = lateness_s
+        server.rng.seed(seed)
+        print(server.port, server.api_key, next(iter(server.voices)), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+"""
+
+
+@dataclass(frozen=True)
+class FakeAddress:
+    port: int
+    api_key: str
+    voice: str
 
 
 @contextlib.contextmanager
-def fake_cartesia(*, max_lateness_s: float = 0.0, seed: int = 0) -> Iterator[FakeCartesiaServer]:
-    """The fake in a thread of its own, like a remote service: the daemon's
-    own event loop being busy cannot delay what the server sends."""
-    server = FakeCartesiaServer()
-    server.realtime = True
-    server.chunk_ms = CHUNK_MS
-    server.slow_first_chunk_s = FIRST_CHUNK_S
-    server.max_lateness_s = max_lateness_s
-    server.rng.seed(seed)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fake-cartesia", daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(server.__aenter__(), loop).result(10)
+def fake_cartesia(*, max_lateness_s: float = 0.0, seed: int = 0) -> Iterator[FakeAddress]:
+    """The fake in a process of its own, like a remote service: neither the
+    daemon's event loop nor its GIL can delay what the server sends."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVE_FAKE,
+            *map(str, (CHUNK_MS, FIRST_CHUNK_S, max_lateness_s, seed)),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        yield server
+        assert proc.stdout is not None
+        port, key, voice = proc.stdout.readline().split()
+        yield FakeAddress(int(port), key, voice)
     finally:
-        asyncio.run_coroutine_threadsafe(server.__aexit__(None, None, None), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+        proc.kill()
+        proc.wait()
 
 
-def cartesia_engine(server: FakeCartesiaServer, sample_rate: int) -> CartesiaEngine:
+def cartesia_engine(server: FakeAddress, sample_rate: int) -> CartesiaEngine:
     return CartesiaEngine(
         api_key=server.api_key,
         model="sonic-3",
-        voice=next(iter(server.voices)),
-        websocket_url=server.websocket_url,
-        base_url=server.base_url,
+        voice=server.voice,
+        websocket_url=f"ws://127.0.0.1:{server.port}",
+        base_url=f"http://127.0.0.1:{server.port}",
         sample_rate=sample_rate,
     )
-
-
-async def play_and_measure(
-    stack: Stack, rec: Recorder, count: int, *, text: str = TEXT, tag: str = "m"
-) -> tuple[int, list[tuple[int, int]], list[float]]:
-    """Play ``count`` messages in turn: (messages heard, silences inside, first-audio ms)."""
-    await asyncio.sleep(0.5)  # a separating silence before the first message
-    t0 = time.monotonic() - 0.2
-    first_ms = []
-    for i in range(count):
-        mid = f"{tag}{i}"
-        t_in = stack.say(mid, text, who=f"u{i}")
-        await stack.wait(logs.TTS_FINISHED, mid, timeout_s=30)
-        await asyncio.to_thread(rec.wait_covered, time.monotonic())
-        samples = rec.samples()
-        lo = rec.time_frame(t_in)
-        loud = np.flatnonzero(np.abs(samples[lo:].astype(np.int32)) >= QUIET)
-        if loud.size == 0:
-            raise AssertionError(f"message {mid} was never heard")
-        first_ms.append((rec.heard_time(lo + int(loud[0])) - t_in) * 1000)
-        await asyncio.sleep(0.1)
-    t1 = time.monotonic() + 0.2
-    await asyncio.to_thread(rec.wait_covered, t1)
-    window = rec.samples()[rec.time_frame(t0) : rec.time_frame(t1)]
-    messages, silences = inner_silences(
-        window, RECORD_RATE, quiet=QUIET, between_ms=GAP_MS / 2, min_ms=0.5
-    )
-    return len(messages), silences, first_ms
 
 
 @contextlib.contextmanager
@@ -128,13 +123,18 @@ async def run_once(
     rate = native_rate("default", fallback_hz=RECORD_RATE)
     with fake_cartesia() as server:
         async with Stack(cartesia_engine(server, rate), gap_ms=GAP_MS) as stack:
-            heard, silences, first_ms = await play_and_measure(stack, rec, count, tag=label)
+            heard, silences, first_ms = await measure_dropouts(
+                stack, rec, count, text=TEXT, tag=label
+            )
             underruns = [e for e in stack.events if e["event"] == "audio.underrun"]
+            output = stack.player.output
+            device = (getattr(output, "underflows", 0), getattr(output, "scheduling", ""))
     if verbose:
         ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
         print(f"{label}: heard {heard} messages, silences ms {ms}")
         print(f"{label}: audio.underrun events {[(e['id'], e['ms']) for e in underruns]}")
         print(f"{label}: first audio ms {np.round(first_ms, 1).tolist()}")
+        print(f"{label}: device underflows {device[0]}, callback thread scheduling {device[1]}")
     if heard != count:
         print(f"warning: {label}: heard {heard} messages, played {count}", file=sys.stderr)
     return len(silences), heard, first_ms

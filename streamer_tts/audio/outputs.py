@@ -77,6 +77,12 @@ STALL_S: Final = 1.0
 Far above any scheduling hiccup (callbacks come every ~6 ms), well within 2 s."""
 STARTUP_GRACE_S: Final = 1.5
 """A freshly opened PulseAudio stream takes ~0.7 s to its first callback."""
+RT_PRIORITY: Final = 10
+"""SCHED_FIFO priority asked for the device callback thread (PulseAudio asks rtkit
+for 5 to 20 for its clients): with CPU-bound programs beside the daemon, an
+ordinary thread wakes too late for ~12 ms of device buffer."""
+NICE_FALLBACK: Final = -10
+"""Without permission for real-time scheduling, at least a better nice value."""
 RETRY_FIRST_S: Final = 0.5
 RETRY_MAX_S: Final = 5.0
 """Reopen attempts back off from RETRY_FIRST_S, doubling, to at most this."""
@@ -132,6 +138,48 @@ class _Health:
                 log.exception("output health listener failed")
 
 
+def _boost_this_thread() -> str:
+    """Ask for real-time scheduling for the calling (device callback) thread.
+
+    Linux applies both calls to the calling thread only. Refused without
+    CAP_SYS_NICE or an RLIMIT_RTPRIO / RLIMIT_NICE allowance (a systemd unit's
+    ``LimitRTPRIO=``): then the thread stays as it was, which still works on
+    an idle machine.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+        return "fifo"
+    except (OSError, AttributeError):
+        pass
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE_FALLBACK)
+        return "nice"
+    except (OSError, AttributeError):
+        return "normal"
+
+
+SOUND_THREADS: Final = ("threaded-ml",)
+"""Threads of sound libraries in this process that carry our audio: libpulse's
+mainloop (PortAudio -> ALSA pulse plugin -> PulseAudio) must wake as promptly
+as the callback, or the server's buffer runs dry all the same."""
+
+
+def _boost_sound_threads() -> None:
+    """Real-time scheduling for the sound libraries' own threads (Linux; best effort)."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().strip() not in SOUND_THREADS:
+                    continue
+            os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+        except (OSError, ValueError, AttributeError):
+            continue
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -172,6 +220,9 @@ class PyAudioOutput(_Health):
         self.reopens = 0
         """Times the device was reopened after a loss."""
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._boosted = False
+        self.scheduling = ""
+        """How the callback thread is scheduled: "fifo", "nice" or "normal"."""
 
     @property
     def name(self) -> str:
@@ -209,6 +260,7 @@ class PyAudioOutput(_Health):
             )
             self.latency_s = float(self._stream.get_output_latency())
             self._last_pull = time.monotonic() + STARTUP_GRACE_S
+            self._boosted = False  # a new stream has a new callback thread
             self.error = None
             self._stream.start_stream()
         except OutputError:
@@ -224,6 +276,10 @@ class PyAudioOutput(_Health):
         import pyaudio
 
         self._last_pull = time.monotonic()
+        if not self._boosted:
+            self._boosted = True
+            self.scheduling = _boost_this_thread()
+            _boost_sound_threads()
         if status & pyaudio.paOutputUnderflow:
             self.underflows += 1
         try:

@@ -1,0 +1,73 @@
+"""A streamed voice whose chunks come late, played into a real PulseAudio sink.
+
+The fake Cartesia server (real SDK, real socket) paces its 40 ms chunks at
+real time, each up to 30 ms late at random. The feed's jitter buffer must hide
+that lateness entirely: no silence inside any message at the sink.
+
+What the feed cannot hide is a device that itself runs dry (a machine
+overloaded by other programs): the device buffers are made larger than the
+default here for that, and a silence is only accepted where PortAudio
+reported an underflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from streamer_tts import logs
+from streamer_tts.audio.outputs import native_rate
+from streamer_tts.speech.cartesia import CartesiaEngine
+from tests.edge.pulse import PulseServer, Recorder
+from tests.edge.stack import RECORD_RATE, Stack, measure_dropouts
+from tests.fakes.cartesia_server import FakeCartesiaServer
+
+pytestmark = pytest.mark.sound
+
+MESSAGES = 6
+TEXT = "A late chunk must never be heard"  # 32 characters: ~1.9 s of tone
+GAP_MS = 300
+FRAMES_PER_BUFFER = 1024
+"""~23 ms device buffers: enough to ride out the scheduling of a test machine
+shared with other suites (256 underflows there, in the sound server itself),
+so the silences counted are the feed's."""
+
+
+@pytest.fixture
+async def late_server() -> AsyncIterator[FakeCartesiaServer]:
+    async with FakeCartesiaServer() as server:
+        server.realtime = True
+        server.chunk_ms = 40
+        server.slow_first_chunk_s = 0.09
+        server.max_lateness_s = 0.030
+        server.rng.seed(15)
+        yield server
+
+
+async def test_late_chunks_leave_no_silence_inside_a_message(
+    pulse_server: PulseServer, pulse_recorder: Recorder, late_server: FakeCartesiaServer
+) -> None:
+    rate = native_rate("default", fallback_hz=RECORD_RATE)
+    engine = CartesiaEngine(
+        api_key=late_server.api_key,
+        model="sonic-3",
+        voice=next(iter(late_server.voices)),
+        websocket_url=late_server.websocket_url,
+        base_url=late_server.base_url,
+        sample_rate=rate,
+    )
+    async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=FRAMES_PER_BUFFER) as stack:
+        output = stack.player.output
+        underflows_before = getattr(output, "underflows", 0)
+        heard, silences, _ = await measure_dropouts(stack, pulse_recorder, MESSAGES, text=TEXT)
+        device_underflows = getattr(output, "underflows", 0) - underflows_before
+        underruns = [e for e in stack.events if e["event"] == logs.AUDIO_UNDERRUN]
+        finished = stack.ids(logs.TTS_FINISHED)
+    ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
+    print(f"\nsilences at the sink {ms} ms, device underflows {device_underflows}")
+    assert finished == [f"m{i}" for i in range(MESSAGES)]
+    assert underruns == [], "the feed ran dry: the jitter buffer let a late chunk through"
+    assert len(silences) <= device_underflows, f"silences {ms} ms with no device underflow"
+    if not device_underflows:  # (a long device stall may split a message in two)
+        assert heard == MESSAGES
