@@ -190,7 +190,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class PyAudioOutput(_Health):
     """A PortAudio callback stream that plays whatever the feed yields.
 
-    The callback only fills a preallocated buffer from the feed: a cut is
+    The callback only pulls from the feed (into its reused buffer): a cut is
     heard after at most one buffer (``frames_per_buffer``, ~6 ms at 44100 Hz
     for 256) plus the device's own latency (:attr:`latency_s`). A watcher
     thread reopens the device when it stops pulling (see the module doc).
@@ -208,7 +208,6 @@ class PyAudioOutput(_Health):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._buf = bytearray(frames_per_buffer * SAMPLE_WIDTH_BYTES)
         self._last_pull = 0.0
         self.device_info: DeviceInfo | None = None
         self.latency_s = 0.0
@@ -282,13 +281,8 @@ class PyAudioOutput(_Health):
             _boost_sound_threads()
         if status & pyaudio.paOutputUnderflow:
             self.underflows += 1
-        try:
-            nbytes = frame_count * SAMPLE_WIDTH_BYTES
-            if len(self._buf) < nbytes:
-                self._buf = bytearray(nbytes)
-            view = memoryview(self._buf)[:nbytes]
-            self._feed.pull_into(view)
-            return bytes(view), pyaudio.paContinue
+        try:  # PyAudio takes only bytes: pull() fills a reused buffer, copies it once
+            return self._feed.pull(frame_count), pyaudio.paContinue
         except Exception as exc:  # our bug: log it loudly, abort; the watcher reopens
             self.error = exc
             log.exception("output callback failed; stopping %s", self.name)

@@ -545,17 +545,3 @@ def test_after_a_loss_the_sounding_segment_resumes_with_a_fade_in() -> None:
     h.feed.device_lost()
     h.feed.device_restored()
     assert h.pull(7) == [200, 400, 600, 800, 1000, 1000, 1000]
-
-
-def test_pull_into_fills_in_place_like_pull() -> None:
-    a, b = Harness(gap_ms=3), Harness(gap_ms=3)
-    for h in (a, b):
-        h.add("x", counting(1, 20))
-        h.add("y", counting(5, 9))
-    buf = bytearray(2 * 11)
-    got: list[int] = []
-    for _ in range(4):
-        b.feed.pull_into(memoryview(buf))
-        got += vals(bytes(buf))
-    assert got == a.pull(44, step=11)
-    assert b.kinds() == a.kinds()
