@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -262,6 +263,7 @@ class PyAudioOutput(_Health):
             self._boosted = False  # a new stream has a new callback thread
             self.error = None
             self._stream.start_stream()
+            _boost_sound_threads()  # the sound server client's thread exists by now
         except OutputError:
             self._release()
             raise
@@ -278,7 +280,6 @@ class PyAudioOutput(_Health):
         if not self._boosted:
             self._boosted = True
             self.scheduling = _boost_this_thread()
-            _boost_sound_threads()
         if status & pyaudio.paOutputUnderflow:
             self.underflows += 1
         try:  # PyAudio takes only bytes: pull() fills a reused buffer, copies it once
@@ -333,7 +334,8 @@ class PyAudioOutput(_Health):
         if loop is None:
             logs.emit(event, **fields)
         elif not loop.is_closed():
-            loop.call_soon_threadsafe(lambda: logs.emit(event, **fields))
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(lambda: logs.emit(event, **fields))
 
     def _lose(self, problem: str) -> None:
         self._release()
