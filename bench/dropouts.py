@@ -118,11 +118,12 @@ def busy_cores(n: int) -> Iterator[None]:
 
 
 async def run_once(
-    rec: Recorder, count: int, *, verbose: bool, label: str
+    rec: Recorder, count: int, *, verbose: bool, label: str, frames_per_buffer: int = 256
 ) -> tuple[int, int, list[float]]:
     rate = native_rate("default", fallback_hz=RECORD_RATE)
     with fake_cartesia() as server:
-        async with Stack(cartesia_engine(server, rate), gap_ms=GAP_MS) as stack:
+        engine = cartesia_engine(server, rate)
+        async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer) as stack:
             heard, silences, first_ms = await measure_dropouts(
                 stack, rec, count, text=TEXT, tag=label
             )
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=60)
     parser.add_argument("--busy", type=int, default=2, help="CPU-bound processes in run two")
+    parser.add_argument("--frames-per-buffer", type=int, default=256, help="device buffer")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if not pulse_available():
@@ -151,11 +153,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sys.setswitchinterval(0.001)  # as the daemon does
     m = args.messages
+    opts = {"verbose": args.verbose, "frames_per_buffer": args.frames_per_buffer}
     with private_pulse() as server, client_env(server), Recorder(server) as rec:
         rec.wait_ready()
-        quiet, _, first_quiet = asyncio.run(run_once(rec, m, verbose=args.verbose, label="quiet"))
+        quiet, _, first_quiet = asyncio.run(run_once(rec, m, label="quiet", **opts))
         with busy_cores(args.busy):
-            busy, _, first_busy = asyncio.run(run_once(rec, m, verbose=args.verbose, label="busy"))
+            busy, _, first_busy = asyncio.run(run_once(rec, m, label="busy", **opts))
     p95 = max(float(np.percentile(first_quiet, 95)), float(np.percentile(first_busy, 95)))
     print(
         f"dropouts: {quiet} in {m} messages (quiet), {busy} in {m} messages "
