@@ -95,7 +95,7 @@ class _Session:
 class FakeCartesiaServer:
     """Knobs: `slow_first_chunk_s`, `chunk_delay_s`, `chunk_ms`, `late_chunks_after_cancel`,
     `realtime` (chunk i due `i * chunk_ms` after the first: the pace of a live voice),
-    `max_lateness_s` (each paced chunk up to this much late, at random, seeded by `seed`),
+    `max_lateness_s` (each paced chunk up to this much late, at random, drawn from `rng`),
     `drop_socket_mid_message` (one-shot), `close_idle_after_s`, `fail_next()`,
     `api_keys`, `voices`, `models`. Counters: `connections`, `contexts`, `cancels`,
     `drops`, `idle_closes`, `rejected_handshakes`, `late_chunks_sent` (sent after a
