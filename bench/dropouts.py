@@ -25,7 +25,6 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,66 +34,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
 from tests.edge.pulse import Recorder, client_env, private_pulse, pulse_available
-from tests.edge.stack import RECORD_RATE, Stack, measure_dropouts
+from tests.edge.stack import (
+    RECORD_RATE,
+    FakeCartesiaProcess,
+    Stack,
+    fake_cartesia_process,
+    measure_dropouts,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 CHUNK_MS = 40
 FIRST_CHUNK_S = 0.090
 GAP_MS = 300  # messages apart: silences shorter than half of it are inside one
 TEXT = "Thanks for the follow, friend!"  # 30 characters: 1.8 s of tone
 
 
-SERVE_FAKE = """
-import asyncio, sys
-from tests.fakes.cartesia_server import FakeCartesiaServer
-
-async def main(chunk_ms, first_s, lateness_s, seed):
-    async with FakeCartesiaServer() as server:
-        server.realtime = True
-        server.chunk_ms = chunk_ms
-        server.slow_first_chunk_s = first_s
-        server.max_lateness_s = lateness_s
-        server.rng.seed(seed)
-        print(server.port, server.api_key, next(iter(server.voices)), flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-
-asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
-"""
-
-
-@dataclass(frozen=True)
-class FakeAddress:
-    port: int
-    api_key: str
-    voice: str
-
-
-@contextlib.contextmanager
-def fake_cartesia(*, max_lateness_s: float = 0.0, seed: int = 0) -> Iterator[FakeAddress]:
-    """The fake in a process of its own, like a remote service: neither the
-    daemon's event loop nor its GIL can delay what the server sends."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            SERVE_FAKE,
-            *map(str, (CHUNK_MS, FIRST_CHUNK_S, max_lateness_s, seed)),
-        ],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port, key, voice = proc.stdout.readline().split()
-        yield FakeAddress(int(port), key, voice)
-    finally:
-        proc.kill()
-        proc.wait()
-
-
-def cartesia_engine(server: FakeAddress, sample_rate: int) -> CartesiaEngine:
+def cartesia_engine(server: FakeCartesiaProcess, sample_rate: int) -> CartesiaEngine:
     return CartesiaEngine(
         api_key=server.api_key,
         model="sonic-3",
@@ -121,7 +75,7 @@ async def run_once(
     rec: Recorder, count: int, *, verbose: bool, label: str, frames_per_buffer: int = 256
 ) -> tuple[int, int, list[float]]:
     rate = native_rate("default", fallback_hz=RECORD_RATE)
-    with fake_cartesia() as server:
+    with fake_cartesia_process(chunk_ms=CHUNK_MS, first_chunk_s=FIRST_CHUNK_S) as server:
         engine = cartesia_engine(server, rate)
         async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer) as stack:
             heard, silences, first_ms = await measure_dropouts(

@@ -8,11 +8,15 @@ what a listener would have heard, against the monotonic time events went in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,7 +42,9 @@ from tests.fakes.cartesia_server import TONE_AMPLITUDE as FAKE_CARTESIA_AMPLITUD
 
 __all__ = [
     "FREQS_HZ",
+    "FakeCartesiaProcess",
     "Stack",
+    "fake_cartesia_process",
     "measure_dropouts",
     "measure_first_audio",
     "measure_gaps",
@@ -251,3 +257,58 @@ async def measure_dropouts(
         window, RECORD_RATE, quiet=QUIET, between_ms=stack.gap_ms / 2, min_ms=0.5
     )
     return len(messages), silences, first_ms
+
+
+SERVE_FAKE = """
+import asyncio, sys
+from tests.fakes.cartesia_server import FakeCartesiaServer
+
+async def main(chunk_ms, first_s, lateness_s, seed):
+    async with FakeCartesiaServer() as server:
+        server.realtime = True
+        server.chunk_ms = chunk_ms
+        server.slow_first_chunk_s = first_s
+        server.max_lateness_s = lateness_s
+        server.rng.seed(seed)
+        print(server.port, server.api_key, next(iter(server.voices)), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+"""
+
+
+@dataclass(frozen=True)
+class FakeCartesiaProcess:
+    """Where the fake Cartesia server of :func:`fake_cartesia_process` listens."""
+
+    port: int
+    api_key: str
+    voice: str
+
+
+@contextlib.contextmanager
+def fake_cartesia_process(
+    *, chunk_ms: int, first_chunk_s: float, max_lateness_s: float = 0.0, seed: int = 0
+) -> Iterator[FakeCartesiaProcess]:
+    """The fake Cartesia server paced at real time, in a process of its own like
+    a remote service: neither the daemon's event loop nor its GIL can delay
+    what the server sends."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVE_FAKE,
+            *map(str, (chunk_ms, first_chunk_s, max_lateness_s, seed)),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port, key, voice = proc.stdout.readline().split()
+        yield FakeCartesiaProcess(int(port), key, voice)
+    finally:
+        proc.kill()
+        proc.wait()

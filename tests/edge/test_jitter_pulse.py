@@ -1,7 +1,8 @@
 """A streamed voice whose chunks come late, played into a real PulseAudio sink.
 
-The fake Cartesia server (real SDK, real socket) paces its 40 ms chunks at
-real time, each up to 30 ms late at random. The feed's jitter buffer must hide
+The fake Cartesia server (real SDK, real socket; in a process of its own,
+like a remote service) paces its 40 ms chunks at real time, each up to 30 ms
+late at random. The feed's jitter buffer must hide
 that lateness entirely: no silence inside any message at the sink.
 
 What the feed cannot hide is a device that itself runs dry (a machine
@@ -12,7 +13,7 @@ reported an underflow.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,8 +21,13 @@ from streamer_tts import logs
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
 from tests.edge.pulse import PulseServer, Recorder
-from tests.edge.stack import RECORD_RATE, Stack, measure_dropouts
-from tests.fakes.cartesia_server import FakeCartesiaServer
+from tests.edge.stack import (
+    RECORD_RATE,
+    FakeCartesiaProcess,
+    Stack,
+    fake_cartesia_process,
+    measure_dropouts,
+)
 
 pytestmark = pytest.mark.sound
 
@@ -35,26 +41,24 @@ so the silences counted are the feed's."""
 
 
 @pytest.fixture
-async def late_server() -> AsyncIterator[FakeCartesiaServer]:
-    async with FakeCartesiaServer() as server:
-        server.realtime = True
-        server.chunk_ms = 40
-        server.slow_first_chunk_s = 0.09
-        server.max_lateness_s = 0.030
-        server.rng.seed(15)
+def late_server() -> Iterator[FakeCartesiaProcess]:
+    with fake_cartesia_process(
+        chunk_ms=40, first_chunk_s=0.09, max_lateness_s=0.030, seed=15
+    ) as server:
         yield server
 
 
 async def test_late_chunks_leave_no_silence_inside_a_message(
-    pulse_server: PulseServer, pulse_recorder: Recorder, late_server: FakeCartesiaServer
+    pulse_server: PulseServer, pulse_recorder: Recorder, late_server: FakeCartesiaProcess
 ) -> None:
     rate = native_rate("default", fallback_hz=RECORD_RATE)
+    url = f"127.0.0.1:{late_server.port}"
     engine = CartesiaEngine(
         api_key=late_server.api_key,
         model="sonic-3",
-        voice=next(iter(late_server.voices)),
-        websocket_url=late_server.websocket_url,
-        base_url=late_server.base_url,
+        voice=late_server.voice,
+        websocket_url=f"ws://{url}",
+        base_url=f"http://{url}",
         sample_rate=rate,
     )
     async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=FRAMES_PER_BUFFER) as stack:
