@@ -9,9 +9,9 @@ frames buffered just before each write) and learns the lateness ``j = d -
 slack`` it must ride out; an underrun of ``s`` frames is lateness ``d + s``.
 
 The hold-back (``target``) follows the worst lateness seen, plus a safety
-margin: it grows at once after an underrun or a near miss and shrinks by a
-small step per message delivered without one, so one bad spell on a busy
-machine does not cost first-audio time forever. Pure arithmetic on frame
+margin: it grows at once after an underrun or a near miss and, once a few
+messages in a row came without one, shrinks by a small step per message, so
+one bad spell on a busy machine does not cost first-audio time forever. Pure arithmetic on frame
 counts: the feed calls it under its lock.
 """
 
@@ -32,6 +32,9 @@ SAFETY_MS: Final = 10.0
 SHRINK_MS: Final = 2.0
 """Taken off the remembered lateness per message streamed without a near miss:
 ~30 messages to come down from a 60 ms spell."""
+STEADY_MESSAGES: Final = 3
+"""Messages in a row below the remembered lateness before it shrinks at all:
+one calm message says little about the next."""
 
 
 class JitterEstimate:
@@ -45,6 +48,7 @@ class JitterEstimate:
         self._shrink = SHRINK_MS * self._per_ms
         self.lateness = max(0.0, (START_MS - SAFETY_MS) * self._per_ms)
         """Worst lateness remembered (frames); decays while delivery is steady."""
+        self._steady = 0  # messages in a row below it
 
     @property
     def target_frames(self) -> int:
@@ -58,7 +62,10 @@ class JitterEstimate:
         Remembered up to what the largest hold-back can absorb: beyond that,
         a longer memory would only delay the way back down.
         """
-        self.lateness = max(self.lateness, min(lateness_frames, float(self.max_frames)))
+        late = min(lateness_frames, float(self.max_frames))
+        if late >= self.lateness:
+            self.lateness = late
+            self._steady = 0
 
     def segment_done(self, worst_lateness_frames: float | None) -> None:
         """A streamed segment ended; ``None`` if it told nothing (whole, paused, lost)."""
@@ -67,5 +74,8 @@ class JitterEstimate:
         worst = min(worst_lateness_frames, float(self.max_frames))
         if worst >= self.lateness:
             self.lateness = worst
-        else:
+            self._steady = 0
+            return
+        self._steady += 1
+        if self._steady >= STEADY_MESSAGES:
             self.lateness = max(worst, self.lateness - self._shrink, 0.0)
