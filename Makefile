@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python bench/flood.py
 	$(BIN)/python bench/first_audio.py
 	$(BIN)/python bench/conductor.py
+	$(BIN)/python bench/dropouts.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

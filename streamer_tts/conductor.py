@@ -90,7 +90,7 @@ class Conductor(Queries):
             decision = self.admission.decide(event, now, self.playback.on_air())
             actions = self.playback.handle(pb.Decided(decision), now)
             replies.append(reply(item, decision, self.admission, self.on_decision))
-        elif isinstance(item, pb.Started | pb.Low | pb.Finished | pb.Cut | pb.Failed):
+        elif isinstance(item, pb.Started | pb.Low | pb.Finished | pb.Cut | pb.Failed | pb.Lost):
             actions = self.playback.handle(item, now)
         elif isinstance(item, Reload):
             self.admission.update_rules(item.rules)

@@ -82,6 +82,8 @@ class Daemon:
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,
             retries=config.engine.retries,
+            frames_per_buffer=audio.frames_per_buffer,
+            max_preroll_ms=audio.max_preroll_ms,
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
@@ -216,7 +218,12 @@ async def serve(
     tips = start_tips(config, daemon.conductor, api)
     systemd.ready()
     watchdog = systemd.watchdog_interval_s()
-    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog)) if watchdog else None
+    output = daemon.player.output
+
+    def output_ok() -> bool:  # lost, but maybe back soon: give it restore_timeout_seconds
+        return output.healthy or output.lost_for_s() < daemon.config.audio.restore_timeout_seconds
+
+    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog, output_ok)) if watchdog else None
     code = 0
     try:
         work = asyncio.ensure_future(until(daemon) if until is not None else stop.wait())

@@ -18,6 +18,9 @@ from typing import IO, Any
 __all__ = [
     "API_FAILED",
     "API_READY",
+    "AUDIO_LOST",
+    "AUDIO_RESTORED",
+    "AUDIO_UNDERRUN",
     "BOT_READY",
     "CONFIG_KEPT",
     "CONFIG_REJECTED",
@@ -71,6 +74,9 @@ BOT_READY = "bot.ready"
 TWITCH_CONNECTED = "twitch.connected"  # session
 TWITCH_REVOKED = "twitch.revoked"
 TWITCH_BAD_PAYLOAD = "twitch.bad_payload"
+AUDIO_UNDERRUN = "audio.underrun"  # id, ms: silence inside a message (its audio came late)
+AUDIO_LOST = "audio.lost"  # error: the output device stopped taking audio
+AUDIO_RESTORED = "audio.restored"  # after_s: the device was reopened
 
 _EVENTS = logging.getLogger("streamer_tts.events")
 _listeners: list[Callable[[dict[str, Any]], None]] = []

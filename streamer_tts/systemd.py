@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 
 __all__ = [
     "notify",
@@ -96,9 +97,14 @@ def watchdog_interval_s() -> float | None:
     return usec / 1e6 if usec > 0 else None
 
 
-async def watchdog_loop(interval_s: float) -> None:
-    """Ping every ``interval_s / 2`` until cancelled (the margin sd_watchdog_enabled suggests)."""
+async def watchdog_loop(interval_s: float, healthy: Callable[[], bool] = lambda: True) -> None:
+    """Ping every ``interval_s / 2`` until cancelled (the margin sd_watchdog_enabled suggests).
+
+    Only while ``healthy()``: a daemon alive but stuck in silence (its sound
+    device lost for good) stops pinging, so systemd restarts it.
+    """
     period_s = interval_s / 2
     while True:
-        notify("WATCHDOG=1")
+        if healthy():
+            notify("WATCHDOG=1")
         await asyncio.sleep(period_s)

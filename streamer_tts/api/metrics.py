@@ -55,6 +55,9 @@ class Metrics:
             "tts_engine_failures", "Messages an engine failed", ["engine"], registry=r
         )
         self.fallbacks = Counter("tts_fallbacks", "Messages read by a fallback engine", registry=r)
+        self.underruns = Counter(
+            "tts_audio_underruns", "Messages heard with silence inside (audio late)", registry=r
+        )
         self.reconnects = Counter(
             "twitch_reconnects", "EventSub sessions re-established", registry=r
         )
@@ -107,6 +110,8 @@ class Metrics:
             labels = (record.get("source") or "?", record.get("currency") or "?")
             self.tips.labels(*labels).inc()
             self.tip_amount.labels(*labels).inc(float(record.get("amount") or 0))
+        elif event == "audio.underrun":
+            self.underruns.inc()
         elif event == "twitch.connected":
             self.reconnects.inc()
 

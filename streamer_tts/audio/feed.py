@@ -12,8 +12,18 @@ voices can never overlap. Between two segments the feed inserts silence so that
 exactly ``gap_ms`` separate the last audible frame of one from the first frame
 of the next; idle time already output counts toward the gap.
 
+A segment still being written (a streamed voice) starts only once it has held
+audio for the delivery lateness seen so far (:mod:`.jitter`), so a chunk a few
+ms late finds audio still buffered instead of an empty device; a segment
+already complete, or holding plenty, starts at once. A dry spell that still
+happens fades out and back in over ``ramp_ms`` and is reported once, as an
+``underrun`` with its length, when the segment ends.
+
 Thread-safe with one lock; no asyncio here. Events go to ``on_event`` from the
 pulling thread, outside the lock (forward them with ``call_soon_threadsafe``).
+The pull path fills one reused buffer: per device buffer it allocates only
+the bytes handed back (PyAudio takes nothing else) and a transient view; an
+events list only when something happened. ~1.4 us per 256 frames here.
 """
 
 from __future__ import annotations
@@ -22,14 +32,30 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import Final
 
-from streamer_tts.audio.pcm import PcmFormat, fade
+import numpy as np
+
+from streamer_tts.audio.jitter import JitterEstimate
+from streamer_tts.audio.pcm import PcmFormat, fade, fade_in_place
+from streamer_tts.audio.segment import (
+    CUT,
+    FINISHED,
+    LOST,
+    LOW,
+    STARTED,
+    UNDERRUN,
+    Envelope,
+    FeedError,
+    FeedEvent,
+    FeedEventKind,
+    Segment,
+)
 
 __all__ = [
     "CUT",
     "FINISHED",
+    "LOST",
     "LOW",
     "MAX_SEGMENTS",
     "MAX_SEGMENT_SECONDS",
@@ -43,69 +69,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FeedEventKind = Literal["started", "finished", "cut", "underrun", "low"]
-STARTED: Final = "started"
-FINISHED: Final = "finished"
-CUT: Final = "cut"
-UNDERRUN: Final = "underrun"
-LOW: Final = "low"
-
 MAX_SEGMENT_SECONDS: Final = 600
 """Most audio one segment may hold unplayed: 10 minutes, far above any sane
 message (config caps those by duration) yet bounded (44100 Hz mono ~ 53 MB)."""
 MAX_SEGMENTS: Final = 32
 """Most segments queued at once. The player hands over one or two messages
 ahead; more means a bug upstream, so refuse instead of growing."""
-
-
-class FeedError(Exception):
-    """Misuse of the feed by its producer (our bug, not the listener's)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedEvent:
-    """Something that happened at the device side of the feed.
-
-    ``started``: first frame of a segment pulled. ``finished``: last frame of
-    an ended segment pulled (always preceded by ``low``). ``cut``: fade after
-    a cut complete (not sent for segments cut before they started).
-    ``underrun``: a started, not ended segment ran dry (once per dry spell).
-    ``low``: the sounding segment is ended and under ``low_water_ms`` remain.
-    """
-
-    kind: FeedEventKind
-    message_id: str
-    frame: int
-    """:attr:`Feed.frames_pulled` at that instant (for ``finished``: just after
-    the segment's last frame, even if the end was only known later)."""
-
-
-@dataclass(slots=True)
-class _Segment:
-    message_id: str
-    buf: bytearray = field(default_factory=bytearray)
-    audio_end: int | None = None  # frame just after its last pulled frame
-    ended: bool = False
-    started: bool = False
-    low_sent: bool = False
-    starving: bool = False
-
-
-@dataclass(slots=True)
-class _Envelope:
-    """A gain ramp applied to segment frames as they are pulled."""
-
-    start_gain: float
-    end_gain: float
-    length_frames: int
-    done_frames: int = 0
-
-    def gain(self) -> float:
-        """Gain reached so far (the gain the next ramp should start from)."""
-        if self.length_frames <= 0:
-            return self.end_gain
-        k = min(self.done_frames, self.length_frames)
-        return self.start_gain + (self.end_gain - self.start_gain) * k / self.length_frames
+AMPLE_MS: Final = 100
+"""A streamed segment holding this much more than the hold-back starts at once:
+its producer is clearly ahead of real time (Piper writes whole sentences)."""
 
 
 class Feed:
@@ -118,11 +90,13 @@ class Feed:
     gap_ms:
         Silence between the end of one segment and the start of the next.
     ramp_ms:
-        Length of the fade applied on cut, pause and resume.
+        Length of the fade applied on cut, pause, resume and around a dry spell.
     low_water_ms:
         A ``"low"`` event fires once the sounding segment is ended and less
         than this much of it remains, so the player can hand over the next
         message in time for an exact gap.
+    max_preroll_ms:
+        Most a streamed segment is held back before it starts (0: never).
     on_event:
         Called with each :class:`FeedEvent`, from the pulling thread.
     """
@@ -134,12 +108,15 @@ class Feed:
         gap_ms: int,
         ramp_ms: float = 5.0,
         low_water_ms: int = 200,
+        max_preroll_ms: float = 120,
         on_event: Callable[[FeedEvent], None] | None = None,
     ) -> None:
         if fmt.channels != 1:
             raise ValueError("the feed is mono only")
-        if gap_ms < 0 or ramp_ms < 0 or low_water_ms < 0:
-            raise ValueError("gap_ms, ramp_ms and low_water_ms must not be negative")
+        if gap_ms < 0 or ramp_ms < 0 or low_water_ms < 0 or max_preroll_ms < 0:
+            raise ValueError(
+                "gap_ms, ramp_ms, low_water_ms and max_preroll_ms must not be negative"
+            )
         self.fmt = fmt
         self.gap_ms = gap_ms
         self.ramp_ms = ramp_ms
@@ -149,15 +126,22 @@ class Feed:
         self._gap_frames = fmt.frames_for_ms(gap_ms)
         self._ramp_frames = fmt.frames_for_ms(ramp_ms)
         self._low_frames = fmt.frames_for_ms(low_water_ms)
+        self._ample_frames = fmt.frames_for_ms(AMPLE_MS)
         self._max_segment_bytes = fmt.nbytes(MAX_SEGMENT_SECONDS * fmt.sample_rate)
+        self.jitter = JitterEstimate(fmt.sample_rate, max_ms=max_preroll_ms)
         self._lock = threading.Lock()
-        self._segments: deque[_Segment] = deque()
-        self._cutting: _Segment | None = None
-        self._envelope: _Envelope | None = None
+        self._segments: deque[Segment] = deque()
+        self._cutting: Segment | None = None
+        self._envelope: Envelope | None = None
         self._pause_tail = bytearray()
         self._paused = False
+        self._lost = False
         self._frames_pulled = 0
         self._last_audio_end: int | None = None
+        self._pending: list[FeedEvent] = []  # events of this call, emitted outside the lock
+        self._out = bytearray()  # pull()'s reusable output buffer
+        self._out_view = memoryview(self._out)
+        self._zeros = memoryview(b"")  # silence to copy from, as long as the longest pull
 
     # ---- producer side -------------------------------------------------
 
@@ -174,7 +158,7 @@ class Feed:
                 raise FeedError(f"segment {message_id!r} is already in the feed")
             if len(self._segments) >= MAX_SEGMENTS:
                 raise FeedError(f"more than {MAX_SEGMENTS} segments queued")
-            self._segments.append(_Segment(message_id))
+            self._segments.append(Segment(message_id))
 
     def write(self, message_id: str, pcm: bytes) -> bool:
         """Append audio to a segment.
@@ -191,6 +175,14 @@ class Feed:
                 raise FeedError(f"write after end of segment {message_id!r}")
             if len(seg.buf) + len(pcm) > self._max_segment_bytes:
                 return False
+            if seg.first_write is None and pcm:
+                seg.first_write = self._frames_pulled
+            elif seg.measured and not seg.starving and not self._paused:
+                # slack left when this chunk came: the lateness it had to ride out
+                late = seg.delay - len(seg.buf) // self._bpf
+                if seg.worst is None or late > seg.worst:
+                    seg.worst = late
+                    self.jitter.observe(late)
             seg.buf += pcm
             return True
 
@@ -209,7 +201,8 @@ class Feed:
         """Stop a segment: fade it out if sounding, drop it if only queued.
 
         A sounding segment fades over ``ramp_ms`` from the next pull on, then a
-        ``"cut"`` event fires; a queued one is removed silently. Returns whether
+        ``"cut"`` event fires (at once while the device is lost: nothing is
+        heard then); a queued one is removed silently. Returns whether
         anything was removed.
         """
         with self._lock:
@@ -220,7 +213,9 @@ class Feed:
                 self._start_cut(seg)
             else:
                 self._segments.remove(seg)
-            return True
+            events = self._take_pending()
+        self._emit_all(events)
+        return True
 
     def cut_all(self) -> bool:
         """Cut the sounding segment and drop every queued one."""
@@ -231,7 +226,9 @@ class Feed:
             if head.started:
                 self._start_cut(head)
             self._segments.clear()
-            return True
+            events = self._take_pending()
+        self._emit_all(events)
+        return True
 
     def pause(self) -> None:
         """Fade out over ``ramp_ms`` and hold the position until :meth:`resume`.
@@ -245,6 +242,7 @@ class Feed:
             head = self._head_started()
             if head is None:
                 return  # nothing sounding (or a cut fade that must finish as is)
+            head.measured = False  # its slack no longer says anything about delivery
             if self._ramp_frames > 0:
                 peek = bytes(head.buf[: self._ramp_frames * self._bpf])
                 gain = self._envelope.gain() if self._envelope else 1.0
@@ -260,7 +258,32 @@ class Feed:
                 return
             self._paused = False
             if self._head_started() is not None and self._ramp_frames > 0:
-                self._envelope = _Envelope(0.0, 1.0, self._ramp_frames)
+                self._envelope = Envelope(0.0, 1.0, self._ramp_frames)
+
+    def device_lost(self) -> None:
+        """The output lost its device: report the sounding segment as ``lost``.
+
+        Nothing is pulled until the device is back, so queued audio waits;
+        the sounding segment then carries on with a fade-in. While lost, a cut
+        completes at once. Called by the output, from its own thread.
+        """
+        with self._lock:
+            if self._lost:
+                return
+            self._lost = True
+            head = self._head_started()
+            if head is not None:
+                head.measured = False
+                self._pending.append(FeedEvent(LOST, head.message_id, self._frames_pulled))
+                if self._ramp_frames > 0:
+                    self._envelope = Envelope(0.0, 1.0, self._ramp_frames)
+            events = self._take_pending()
+        self._emit_all(events)
+
+    def device_restored(self) -> None:
+        """The output pulls again (see :meth:`device_lost`)."""
+        with self._lock:
+            self._lost = False
 
     # ---- device side ---------------------------------------------------
 
@@ -271,12 +294,18 @@ class Feed:
         """
         if frames < 0:
             raise ValueError("frames must not be negative")
-        events: list[FeedEvent] = []
+        nbytes = frames * self._bpf
         with self._lock:
-            out = self._fill(frames, events)
-        for event in events:
-            self._emit(event)
-        return out
+            if len(self._out) != nbytes:  # devices ask the same size every time
+                self._out = bytearray(nbytes)
+                self._out_view = memoryview(self._out)
+                self._grow_zeros(nbytes)
+            self._fill(self._out_view, frames)
+            data = bytes(self._out)
+            events = self._take_pending()
+        if events:
+            self._emit_all(events)
+        return data
 
     # ---- observation ---------------------------------------------------
 
@@ -312,41 +341,71 @@ class Feed:
             seg = self._find(message_id)
             return len(seg.buf) // self._bpf if seg else 0
 
+    @property
+    def preroll_frames(self) -> int:
+        """Frames a streamed segment is held back now (follows delivery lateness)."""
+        with self._lock:
+            return self.jitter.target_frames
+
     # ---- internals (lock held) -----------------------------------------
 
-    def _find(self, message_id: str) -> _Segment | None:
+    def _find(self, message_id: str) -> Segment | None:
         for seg in self._segments:
             if seg.message_id == message_id:
                 return seg
         return None
 
-    def _head_started(self) -> _Segment | None:
+    def _head_started(self) -> Segment | None:
         if self._segments and self._segments[0].started:
             return self._segments[0]
         return None
 
-    def _start_cut(self, seg: _Segment) -> None:
+    def _take_pending(self) -> list[FeedEvent]:
+        events = self._pending
+        if events:
+            self._pending = []
+        return events
+
+    def _start_cut(self, seg: Segment) -> None:
         """Move the sounding segment to the fade-out slot, keeping one ramp of it."""
         self._segments.remove(seg)
         seg.ended = True
-        if self._paused or self._pause_tail or self._ramp_frames == 0:
+        if self._paused or self._pause_tail or self._ramp_frames == 0 or self._lost:
             seg.buf.clear()  # already silent, or fading via the pause tail
         else:
             del seg.buf[self._ramp_frames * self._bpf :]
             gain = self._envelope.gain() if self._envelope else 1.0
-            self._envelope = _Envelope(gain, 0.0, self._ramp_frames)
+            self._envelope = Envelope(gain, 0.0, self._ramp_frames)
         self._cutting = seg
+        if self._lost:  # nothing to fade at a lost device: done now
+            self._end_segment(seg, CUT, self._frames_pulled)
+            self._cutting = None
+            self._envelope = None
 
-    def _take(self, seg: _Segment, n: int) -> bytes:
-        """Consume ``n`` frames of ``seg``, applying the current envelope."""
+    def _end_segment(self, seg: Segment, kind: FeedEventKind, frame: int) -> None:
+        """Report a segment's end (its underrun first) and learn from its delivery."""
+        if seg.silent:
+            self._pending.append(
+                FeedEvent(UNDERRUN, seg.message_id, seg.first_dry or 0, seg.silent)
+            )
+        self.jitter.segment_done(seg.worst if seg.measured else None)
+        self._pending.append(FeedEvent(kind, seg.message_id, frame))
+
+    def _copy(self, out: memoryview, at: int, seg: Segment, n: int, *, dry: bool) -> None:
+        """Move ``n`` frames of ``seg`` to ``out`` at byte ``at``, through the envelope;
+        ``dry``: these are its last frames for now, so fade them out."""
         nbytes = n * self._bpf
-        chunk = bytes(seg.buf[:nbytes])
+        src = memoryview(seg.buf)
+        out[at : at + nbytes] = src[:nbytes]
+        src.release()  # (a live view would forbid resizing the buffer)
         del seg.buf[:nbytes]
         env = self._envelope
+        if env is None and not dry:
+            return
+        samples = np.frombuffer(out[at : at + nbytes], dtype="<i2")
         if env is not None:
-            chunk = fade(
-                chunk,
-                self.fmt,
+            fade_in_place(
+                samples,
                 env.start_gain,
                 env.end_gain,
                 offset_frames=env.done_frames,
@@ -355,20 +414,34 @@ class Feed:
             env.done_frames += n
             if env.done_frames >= env.length_frames and env.end_gain == 1.0:
                 self._envelope = None
-        return chunk
+        if dry and self._ramp_frames > 0:
+            tail = min(n, self._ramp_frames)
+            # ends one step above zero: every written frame stays audible
+            fade_in_place(samples[n - tail :], 1.0, 0.0, length_frames=tail + 1)
 
-    def _fill(self, frames: int, events: list[FeedEvent]) -> bytes:
-        """The whole playback state machine: produce ``frames`` frames."""
+    def _silence(self, out: memoryview, at: int, n: int) -> None:
+        if n > 0:
+            nbytes = n * self._bpf
+            out[at : at + nbytes] = self._zeros[:nbytes]
+
+    def _grow_zeros(self, nbytes: int) -> None:
+        if len(self._zeros) < nbytes:
+            self._zeros = memoryview(bytes(nbytes))
+
+    def _fill(self, out: memoryview, frames: int) -> None:
+        """The whole playback state machine: produce ``frames`` frames into ``out``."""
         bpf = self._bpf
-        out = bytearray()
+        events = self._pending
         pos = self._frames_pulled
         end = pos + frames
+        at = 0  # byte offset in out
         while pos < end:
             need = end - pos
             if self._pause_tail:
                 nbytes = min(need * bpf, len(self._pause_tail))
-                out += self._pause_tail[:nbytes]
+                out[at : at + nbytes] = self._pause_tail[:nbytes]
                 del self._pause_tail[:nbytes]
+                at += nbytes
                 pos += nbytes // bpf
                 self._last_audio_end = pos
                 continue
@@ -377,11 +450,12 @@ class Feed:
                 avail = len(cutting.buf) // bpf
                 if avail:
                     n = min(need, avail)
-                    out += self._take(cutting, n)
+                    self._copy(out, at, cutting, n, dry=False)
+                    at += n * bpf
                     pos += n
                     self._last_audio_end = pos
                     continue
-                events.append(FeedEvent(CUT, cutting.message_id, pos))
+                self._end_segment(cutting, CUT, pos)
                 self._cutting = None
                 self._envelope = None
                 continue
@@ -390,22 +464,27 @@ class Feed:
             head = self._segments[0]
             avail = len(head.buf) // bpf
             if not head.started:
-                if self._last_audio_end is not None:
-                    wait = self._last_audio_end + self._gap_frames - pos
-                    if wait > 0:
-                        n = min(need, wait)
-                        out += bytes(n * bpf)
-                        pos += n
-                        continue
-                if avail == 0 and not head.ended:
+                wait = self._start_wait(head, avail, pos)
+                if wait is None:
                     break  # nothing written yet: waiting, not an underrun
+                if wait > 0:
+                    n = min(need, wait)
+                    self._silence(out, at, n)
+                    at += n * bpf
+                    pos += n
+                    continue
                 head.started = True
+                head.measured = not head.ended
+                if head.first_write is not None:
+                    head.delay = pos - head.first_write
                 self._envelope = None
                 events.append(FeedEvent(STARTED, head.message_id, pos))
             if avail:
+                if head.starving:  # audio back after a dry spell
+                    self._recover(head, pos)
                 n = min(need, avail)
-                out += self._take(head, n)
-                head.starving = False
+                self._copy(out, at, head, n, dry=n < need and not head.ended)
+                at += n * bpf
                 if head.ended and not head.low_sent and avail - n < self._low_frames:
                     crossed = pos + max(0, avail - self._low_frames + 1)
                     events.append(FeedEvent(LOW, head.message_id, crossed))
@@ -417,17 +496,53 @@ class Feed:
                 done_at = pos if head.audio_end is None else head.audio_end
                 if not head.low_sent:
                     events.append(FeedEvent(LOW, head.message_id, done_at))
-                events.append(FeedEvent(FINISHED, head.message_id, done_at))
+                self._end_segment(head, FINISHED, done_at)
                 self._segments.popleft()
                 self._envelope = None
                 continue
             if not head.starving:
                 head.starving = True
-                events.append(FeedEvent(UNDERRUN, head.message_id, pos))
+                head.dry_since = pos
+                if head.first_dry is None:
+                    head.first_dry = pos
             break
-        out += bytes((end - pos) * bpf)
+        self._silence(out, at, end - pos)
         self._frames_pulled = end
-        return bytes(out)
+
+    def _start_wait(self, head: Segment, avail: int, pos: int) -> int | None:
+        """Frames before ``head`` may start: the gap, then the streaming hold-back.
+
+        None while it has no audio and is not ended (no time counts then).
+        """
+        if self._last_audio_end is not None:
+            wait = self._last_audio_end + self._gap_frames - pos
+            if wait > 0:
+                return wait
+        if head.ended:
+            return 0
+        if avail == 0:
+            return None
+        target = self.jitter.target_frames
+        if avail >= target + self._ample_frames or head.first_write is None:
+            return 0
+        return max(0, head.first_write + target - pos)
+
+    def _recover(self, head: Segment, pos: int) -> None:
+        """A dry spell ended: count its silence, learn its lateness, fade back in."""
+        spell = pos - head.dry_since
+        head.silent += spell
+        if head.measured:
+            late = head.delay + spell
+            head.worst = late if head.worst is None else max(head.worst, late)
+            self.jitter.observe(late)
+        head.delay += spell
+        head.starving = False
+        if self._ramp_frames > 0:
+            self._envelope = Envelope(0.0, 1.0, self._ramp_frames)
+
+    def _emit_all(self, events: list[FeedEvent]) -> None:
+        for event in events:
+            self._emit(event)
 
     def _emit(self, event: FeedEvent) -> None:
         """Deliver one event; a failing handler must not silence the device."""

@@ -4,29 +4,46 @@ Every output *pulls* from a :class:`~streamer_tts.audio.feed.Feed` in real time
 and never decides anything: cutting, pausing and gaps all happen inside
 ``feed.pull``. That is what makes a skip land on the next device buffer.
 
-- :class:`PyAudioOutput`: a PortAudio *callback* stream with small buffers.
+- :class:`PyAudioOutput`: a PortAudio *callback* stream with small buffers. It
+  is the device's sole owner: when the device stops pulling (unplugged, sound
+  server restarted, stream aborted) it notices within :data:`STALL_S` plus one
+  check, logs ``audio.lost``, reopens it with capped backoff, logs
+  ``audio.restored`` and pulls from the same feed again.
 - :class:`WavFileOutput`: a thread pacing itself on ``time.monotonic()`` and
   writing what a listener would have heard, silence included, to a WAV file.
 - :class:`NullOutput`: the same pacing, audio discarded (dry runs).
 
+Every output reports its health (:attr:`healthy`, :meth:`lost_for_s`,
+:meth:`on_health`) so the daemon can tell systemd when it is stuck in silence.
 Each output is owned by one task (the player); ``close()`` is idempotent.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 import logging
 import os
-import sys
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
+from streamer_tts import logs
+from streamer_tts.audio.devices import (
+    DEFAULT_DEVICE,
+    DeviceInfo,
+    OutputError,
+    choose_device,
+    find_output_device,
+    list_output_devices,
+    native_rate,
+    new_pyaudio,
+    output_devices,
+)
 from streamer_tts.audio.pcm import SAMPLE_WIDTH_BYTES
 
 if TYPE_CHECKING:
@@ -48,165 +65,164 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DEVICE: Final = "default"
 PACED_BLOCK_S: Final = 0.010
 """Paced outputs pull about every 10 ms: fine enough for exact WAV timing."""
 MAX_CATCH_UP_S: Final = 1.0
 """If the process stalls, a paced output catches up at most this much per pull."""
 WAV_FLUSH_S: Final = 0.5
 """The WAV header and data reach the OS at least this often."""
-
-
-class OutputError(Exception):
-    """The output cannot be opened or used (a setup problem, one line for the user)."""
+CHECK_S: Final = 0.25
+"""How often the device's watcher looks at it."""
+STALL_S: Final = 1.0
+"""No device callback for this long means the device stopped pulling: lost.
+Far above any scheduling hiccup (callbacks come every ~6 ms), well within 2 s."""
+STARTUP_GRACE_S: Final = 1.5
+"""A freshly opened PulseAudio stream takes ~0.7 s to its first callback."""
+RT_PRIORITY: Final = 10
+"""SCHED_FIFO priority asked for the device callback thread (PulseAudio asks rtkit
+for 5 to 20 for its clients): with CPU-bound programs beside the daemon, an
+ordinary thread wakes too late for ~12 ms of device buffer."""
+NICE_FALLBACK: Final = -10
+"""Without permission for real-time scheduling, at least a better nice value."""
+RETRY_FIRST_S: Final = 0.5
+RETRY_MAX_S: Final = 5.0
+"""Reopen attempts back off from RETRY_FIRST_S, doubling, to at most this."""
 
 
 class Output(Protocol):
-    """What the player needs from any output."""
+    """What the player and the daemon need from any output."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    def lost_for_s(self) -> float: ...
+
+    def on_health(self, callback: Callable[[bool], None]) -> Callable[[], None]: ...
 
     def start(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceInfo:
-    """One PortAudio output device, as shown by ``bot.py devices``."""
+class _Health:
+    """Lost / healthy state and its subscribers (listeners run on the output's thread)."""
 
-    index: int
-    name: str
-    channels: int
-    default_rate: float
-    """Hertz."""
-    is_default: bool
+    def __init__(self) -> None:
+        self._lost_since: float | None = None
+        self._health_listeners: list[Callable[[bool], None]] = []
+
+    @property
+    def healthy(self) -> bool:
+        """False while the device is lost (not pulling) and not yet restored."""
+        return self._lost_since is None
+
+    def lost_for_s(self) -> float:
+        """Seconds since the device was lost, or 0 while healthy."""
+        since = self._lost_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def on_health(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call ``callback(lost)`` on every change, from the output's own thread
+        (forward with ``call_soon_threadsafe``); returns the unsubscribe."""
+        self._health_listeners.append(callback)
+        return lambda: self._health_listeners.remove(callback)
+
+    def _set_lost(self, lost: bool) -> None:
+        self._lost_since = time.monotonic() if lost else None
+        for listener in list(self._health_listeners):
+            try:
+                listener(lost)
+            except Exception:
+                log.exception("output health listener failed")
 
 
-# ---- PortAudio -------------------------------------------------------------
+def _boost_this_thread() -> str:
+    """Ask for real-time scheduling for the calling (device callback) thread.
 
-
-@contextmanager
-def _stderr_silenced() -> Iterator[None]:
-    """Send fd 2 to /dev/null: PortAudio's ALSA/JACK probing prints dozens of
-    harmless errors on machines without every backend, which users take for
-    real failures. Used around initialisation only."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    Linux applies both calls to the calling thread only. Refused without
+    CAP_SYS_NICE or an RLIMIT_RTPRIO / RLIMIT_NICE allowance (a systemd unit's
+    ``LimitRTPRIO=``): then the thread stays as it was, which still works on
+    an idle machine.
+    """
     try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _pyaudio() -> Any:
-    """A fresh ``pyaudio.PyAudio`` (imported late: tests and dry runs never need it)."""
-    import pyaudio
-
-    with _stderr_silenced():
-        return pyaudio.PyAudio()
-
-
-def _devices(pa: Any) -> list[DeviceInfo]:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+        return "fifo"
+    except (OSError, AttributeError):
+        pass
     try:
-        default_index = pa.get_default_output_device_info()["index"]
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE_FALLBACK)
+        return "nice"
+    except (OSError, AttributeError):
+        return "normal"
+
+
+SOUND_THREADS: Final = ("threaded-ml",)
+"""Threads of sound libraries in this process that carry our audio: libpulse's
+mainloop (PortAudio -> ALSA pulse plugin -> PulseAudio) must wake as promptly
+as the callback, or the server's buffer runs dry all the same."""
+
+
+def _boost_sound_threads() -> None:
+    """Real-time scheduling for the sound libraries' own threads (Linux; best effort)."""
+    try:
+        tids = os.listdir("/proc/self/task")
     except OSError:
-        default_index = None
-    found = []
-    for i in range(pa.get_device_count()):
-        info = pa.get_device_info_by_index(i)
-        channels = int(info["maxOutputChannels"])
-        if channels > 0:
-            found.append(
-                DeviceInfo(
-                    index=i,
-                    name=str(info["name"]),
-                    channels=channels,
-                    default_rate=float(info["defaultSampleRate"]),
-                    is_default=i == default_index,
-                )
-            )
-    return found
+        return
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().strip() not in SOUND_THREADS:
+                    continue
+            os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+        except (OSError, ValueError, AttributeError):
+            continue
 
 
-def list_output_devices() -> list[DeviceInfo]:
-    """All devices that can play sound, in PortAudio's order."""
-    pa = _pyaudio()
+def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
-        return _devices(pa)
-    finally:
-        pa.terminate()
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
-def _choose(devices: list[DeviceInfo], device: str) -> DeviceInfo:
-    """Pick ``"default"`` or the device whose name contains ``device``.
-
-    An exact (case-insensitive) name wins over substrings, then the first
-    substring match in PortAudio's order.
-    """
-    if device.strip().lower() == DEFAULT_DEVICE:
-        for info in devices:
-            if info.is_default:
-                return info
-    wanted = device.strip().lower()
-    exact = [d for d in devices if d.name.lower() == wanted]
-    partial = [d for d in devices if wanted in d.name.lower()]
-    if exact or partial:
-        return (exact or partial)[0]
-    names = ", ".join(repr(d.name) for d in devices) or "none"
-    raise OutputError(f"no output device matches {device!r}; output devices: {names}")
-
-
-def find_output_device(device: str = DEFAULT_DEVICE) -> DeviceInfo:
-    """Resolve a device spec without opening it (for ``check-config``)."""
-    return _choose(list_output_devices(), device)
-
-
-def native_rate(spec: str, *, fallback_hz: int) -> int:
-    """Sample rate to run the feed at for output ``spec``.
-
-    A device fed at its own rate skips the sound server's resampler, which
-    also lets PortAudio run stably with half the buffering: on PulseAudio,
-    256-frame buffers at 44100 Hz give ~12 ms of output latency versus ~23 ms
-    at 22050 Hz (below 256 frames at 22050 Hz the stream underflows). Engines'
-    audio is resampled to this rate with :class:`~streamer_tts.audio.pcm.Resampler`.
-    Files and ``none`` have no native rate: ``fallback_hz``.
-    """
-    text = spec.strip().lower()
-    if text == "none" or text.startswith("file:"):
-        return fallback_hz
-    return round(find_output_device(spec.strip()).default_rate)
-
-
-class PyAudioOutput:
+class PyAudioOutput(_Health):
     """A PortAudio callback stream that plays whatever the feed yields.
 
-    The callback only calls ``feed.pull``: a cut is heard after at most one
-    buffer (``frames_per_buffer``, ~12 ms at 22050 Hz for 256) plus the
-    device's own latency (:attr:`latency_s`).
+    The callback only pulls from the feed (into its reused buffer): a cut is
+    heard after at most one buffer (``frames_per_buffer``, ~6 ms at 44100 Hz
+    for 256) plus the device's own latency (:attr:`latency_s`). A watcher
+    thread reopens the device when it stops pulling (see the module doc).
     """
 
     def __init__(
         self, feed: Feed, *, device: str = DEFAULT_DEVICE, frames_per_buffer: int = 256
     ) -> None:
+        super().__init__()
         self._feed = feed
         self._device = device
         self._frames_per_buffer = frames_per_buffer
         self._pa: Any = None
         self._stream: Any = None
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self._last_pull = 0.0
         self.device_info: DeviceInfo | None = None
         self.latency_s = 0.0
         """Output latency PortAudio reports for the open stream, in seconds."""
         self.underflows = 0
         """Times the device ran out of data (the callback came too late)."""
         self.error: BaseException | None = None
-        """Set if the callback failed; the stream is then aborted."""
+        """Set if the callback failed; the stream is then aborted (and reopened)."""
+        self.reopens = 0
+        """Times the device was reopened after a loss."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._boosted = False
+        self.scheduling = ""
+        """How the callback thread is scheduled: "fifo", "nice" or "normal"."""
 
     @property
     def name(self) -> str:
@@ -216,59 +232,143 @@ class PyAudioOutput:
 
     def start(self) -> None:
         """Open the device and start pulling. Raises :class:`OutputError`."""
+        with self._lock:
+            if self._stream is not None or self._watcher is not None:
+                return
+            self._open()
+            self._loop = _running_loop()
+            log.info("output %s started, latency %.1f ms", self.name, self.latency_s * 1000)
+            self._stop.clear()
+            self._watcher = threading.Thread(target=self._watch, name="output-watch", daemon=True)
+            self._watcher.start()
+
+    def _open(self) -> None:
+        """Open and start the stream (lock held). Raises :class:`OutputError`."""
         import pyaudio
 
-        with self._lock:
-            if self._stream is not None:
-                return
-            self._pa = _pyaudio()
-            try:
-                self.device_info = _choose(_devices(self._pa), self._device)
-                self._stream = self._pa.open(
-                    format=pyaudio.paInt16,
-                    channels=1,
-                    rate=self._feed.fmt.sample_rate,
-                    output=True,
-                    output_device_index=self.device_info.index,
-                    frames_per_buffer=self._frames_per_buffer,
-                    stream_callback=self._callback,
-                )
-            except OutputError:
-                self._terminate()
-                raise
-            except OSError as exc:
-                self._terminate()
-                raise OutputError(f"cannot open output device {self._device!r}: {exc}") from exc
+        self._pa = new_pyaudio()
+        try:
+            self.device_info = choose_device(output_devices(self._pa), self._device)
+            self._stream = self._pa.open(
+                format=pyaudio.paInt16,
+                channels=1,
+                rate=self._feed.fmt.sample_rate,
+                output=True,
+                output_device_index=self.device_info.index,
+                frames_per_buffer=self._frames_per_buffer,
+                stream_callback=self._callback,
+            )
             self.latency_s = float(self._stream.get_output_latency())
+            self._last_pull = time.monotonic() + STARTUP_GRACE_S
+            self._boosted = False  # a new stream has a new callback thread
+            self.error = None
             self._stream.start_stream()
-            log.info("output %s started, latency %.1f ms", self.name, self.latency_s * 1000)
+            _boost_sound_threads()  # the sound server client's thread exists by now
+        except OutputError:
+            self._release()
+            raise
+        except OSError as exc:
+            self._release()
+            raise OutputError(f"cannot open output device {self._device!r}: {exc}") from exc
 
     def _callback(
         self, _in: bytes | None, frame_count: int, _time: Any, status: int
     ) -> tuple[bytes, int]:
         import pyaudio
 
+        self._last_pull = time.monotonic()
+        if not self._boosted:
+            self._boosted = True
+            self.scheduling = _boost_this_thread()
         if status & pyaudio.paOutputUnderflow:
             self.underflows += 1
-        try:
+        try:  # PyAudio takes only bytes: pull() fills a reused buffer, copies it once
             return self._feed.pull(frame_count), pyaudio.paContinue
-        except Exception as exc:  # our bug: log it loudly, stop the device cleanly
+        except Exception as exc:  # our bug: log it loudly, abort; the watcher reopens
             self.error = exc
             log.exception("output callback failed; stopping %s", self.name)
             return bytes(frame_count * SAMPLE_WIDTH_BYTES), pyaudio.paAbort
 
-    def close(self) -> None:
-        with self._lock:
-            if self._stream is not None:
-                try:
-                    self._stream.stop_stream()
-                    self._stream.close()
-                except OSError:
-                    log.warning("closing %s failed", self.name, exc_info=True)
-                self._stream = None
-            self._terminate()
+    # ---- the watcher: loss and restore ----------------------------------------
 
-    def _terminate(self) -> None:
+    def _watch(self) -> None:
+        retry_s = RETRY_FIRST_S
+        next_try = 0.0
+        while not self._stop.wait(CHECK_S):
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                if self.healthy:
+                    problem = self._problem()
+                    if problem is not None:
+                        self._lose(problem)
+                        retry_s, next_try = RETRY_FIRST_S, time.monotonic() + RETRY_FIRST_S
+                elif time.monotonic() >= next_try:
+                    try:
+                        self._open()
+                    except OutputError as exc:
+                        log.debug("reopening %s failed: %s", self.name, exc)
+                        next_try = time.monotonic() + retry_s
+                        retry_s = min(retry_s * 2, RETRY_MAX_S)
+                    else:
+                        self._restore()
+
+    def _problem(self) -> str | None:
+        """Why the open stream no longer plays, or None (lock held)."""
+        if self.error is not None:
+            return f"output callback failed: {self.error.__class__.__name__}: {self.error}"
+        stalled_s = time.monotonic() - self._last_pull
+        try:
+            active = bool(self._stream.is_active())
+        except OSError as exc:
+            return f"stream error: {exc}"
+        if not active:
+            return "the stream stopped (device gone or sound server restarted)"
+        if stalled_s > STALL_S:
+            return f"the device took no audio for {stalled_s:.1f} s"
+        return None
+
+    def _emit(self, event: str, **fields: Any) -> None:
+        """Log on the event loop that started us (log listeners live there)."""
+        loop = self._loop
+        if loop is None:
+            logs.emit(event, **fields)
+        elif not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(lambda: logs.emit(event, **fields))
+
+    def _lose(self, problem: str) -> None:
+        self._release()
+        self._feed.device_lost()
+        self._set_lost(True)
+        self._emit(logs.AUDIO_LOST, error=f"{self.name}: {problem}")
+
+    def _restore(self) -> None:
+        after_s = round(self.lost_for_s(), 1)
+        self.reopens += 1
+        self._feed.device_restored()
+        self._set_lost(False)
+        self._emit(logs.AUDIO_RESTORED, output=self.name, after_s=after_s)
+
+    # ---- closing ------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._stop.set()
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join()
+        with self._lock:
+            self._release()
+
+    def _release(self) -> None:
+        """Close the stream and PortAudio, whatever state they are in (lock held)."""
+        if self._stream is not None:
+            try:
+                self._stream.stop_stream()
+                self._stream.close()
+            except OSError:
+                log.debug("closing %s failed", self.name, exc_info=True)
+            self._stream = None
         if self._pa is not None:
             self._pa.terminate()
             self._pa = None
@@ -277,7 +377,7 @@ class PyAudioOutput:
 # ---- paced outputs -----------------------------------------------------------
 
 
-class _PacedOutput(abc.ABC):
+class _PacedOutput(_Health, abc.ABC):
     """Pulls from the feed in ~10 ms blocks at the feed's real-time rate.
 
     Frames due are computed from the start instant, not accumulated per
@@ -287,6 +387,7 @@ class _PacedOutput(abc.ABC):
     latency_s = 0.0
 
     def __init__(self, feed: Feed, *, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()  # a clock-paced output never loses its "device"
         self._feed = feed
         self._clock = clock
         self._stop = threading.Event()

@@ -22,6 +22,7 @@ __all__ = [
     "Resampler",
     "apply_volume",
     "fade",
+    "fade_in_place",
     "ramp_down",
     "ramp_up",
     "resample",
@@ -128,6 +129,30 @@ def fade(
     k = np.arange(offset_frames + 1, offset_frames + n + 1, dtype=np.float32)
     gains = start_gain + (end_gain - start_gain) * np.minimum(k, length) / length
     return _to_bytes(samples.astype(np.float32) * gains)
+
+
+def fade_in_place(
+    samples: np.ndarray,
+    start_gain: float,
+    end_gain: float,
+    *,
+    offset_frames: int = 0,
+    length_frames: int,
+) -> None:
+    """:func:`fade` on a writable int16 view (the feed's output buffer), no new bytes.
+
+    For the real-time path: the device callback should not build new buffers
+    for every ramp it plays.
+    """
+    n = len(samples)
+    if n == 0:
+        return
+    if length_frames <= 0:
+        gains = np.float32(end_gain)
+    else:
+        k = np.arange(offset_frames + 1, offset_frames + n + 1, dtype=np.float32)
+        gains = start_gain + (end_gain - start_gain) * np.minimum(k, length_frames) / length_frames
+    samples[:] = np.clip(np.rint(samples * gains), _INT16_MIN, _INT16_MAX)
 
 
 def ramp_down(pcm: bytes, fmt: PcmFormat) -> bytes:

@@ -23,6 +23,7 @@ import itertools
 import logging
 from collections.abc import Callable
 
+from .. import logs
 from ..core.decisions import Message
 from ..core.playback import (
     Cut,
@@ -30,6 +31,7 @@ from ..core.playback import (
     Failed,
     Finished,
     Forget,
+    Lost,
     Low,
     PauseAudio,
     Play,
@@ -37,7 +39,7 @@ from ..core.playback import (
     Started,
 )
 from ..speech.base import Engine, EngineError
-from .feed import CUT, FINISHED, LOW, STARTED, UNDERRUN, Feed, FeedEvent
+from .feed import CUT, FINISHED, LOST, LOW, STARTED, UNDERRUN, Feed, FeedEvent
 from .outputs import Output, open_output
 from .pcm import PcmFormat, Resampler, apply_volume, ramp_down
 
@@ -55,7 +57,7 @@ STALL_TIMEOUT_S = 15.0
 WIND_DOWN_S = 3.0
 RETRY_BACKOFF_S = 0.5  # doubled after each round of failed engines
 
-Report = Started | Low | Finished | Cut | Failed
+Report = Started | Low | Finished | Cut | Failed | Lost
 
 
 def _no_one(report: Report) -> None:
@@ -195,6 +197,7 @@ class Player:
         frames_per_buffer: int = 256,
         retries: int = 2,
         retry_backoff_s: float = RETRY_BACKOFF_S,
+        max_preroll_ms: float = 120,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
@@ -206,7 +209,13 @@ class Player:
         self.retry_backoff_s = retry_backoff_s
         self.max_frames = int(max_message_seconds * sample_rate)
         self.ramp_frames = self.format.frames_for_ms(ramp_ms)
-        self.feed = Feed(self.format, gap_ms=gap_ms, ramp_ms=ramp_ms, on_event=self._on_feed)
+        self.feed = Feed(
+            self.format,
+            gap_ms=gap_ms,
+            ramp_ms=ramp_ms,
+            max_preroll_ms=max_preroll_ms,
+            on_event=self._on_feed,
+        )
         self.output: Output = open_output(output, self.feed, frames_per_buffer=frames_per_buffer)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pumps: dict[str, _Pump] = {}  # message id -> pump (committed or prefetched)
@@ -398,5 +407,8 @@ class Player:
                 self.report(Finished(message_id, pump.engine if pump else "", truncated))
             else:
                 self.report(Cut(message_id))
+        elif event.kind == LOST:
+            self.report(Lost(message_id))
         elif event.kind == UNDERRUN:
-            log.debug("underrun in %s", message_id)
+            ms = round(event.frames * 1000 / self.format.sample_rate, 1)
+            logs.emit(logs.AUDIO_UNDERRUN, id=message_id, ms=ms)

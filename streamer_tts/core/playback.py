@@ -32,6 +32,7 @@ from .playback_events import (
     Finished,
     Forget,
     Input,
+    Lost,
     Low,
     Note,
     PauseAudio,
@@ -46,6 +47,7 @@ from .playback_events import (
 )
 
 __all__ = [
+    "AUDIO_LOST_REASON",
     "MAX_CUT_MARKS",
     "Action",
     "Cut",
@@ -55,6 +57,7 @@ __all__ = [
     "Finished",
     "Forget",
     "Input",
+    "Lost",
     "Low",
     "Note",
     "PauseAudio",
@@ -69,6 +72,8 @@ __all__ = [
     "Taken",
 ]
 
+AUDIO_LOST_REASON = "audio_lost"
+"""Why a free message cut by a lost output device is not read again."""
 # Cut times kept for the `silenced` report; a cut whose fade is never
 # reported (the player closed) must not hold memory forever.
 MAX_CUT_MARKS = 64
@@ -132,6 +137,8 @@ class Playback:
             return self._cut_done(event.id, now)
         if isinstance(event, Failed):
             return self._failed(event)
+        if isinstance(event, Lost):
+            return self._lost(event.id, now)
         self.stopping = True
         return []
 
@@ -193,6 +200,21 @@ class Playback:
         return [
             Record(records.MarkFailed(event.id, event.error)),
             Report(Note.FAILED, {**fields, "final": True}),
+        ]
+
+    def _lost(self, message_id: str, now: float) -> list[Action]:
+        """The device went away mid-message: a paid one is read again, whole,
+        once audio is back; a free one ends here (it was partly heard)."""
+        message = self._taken.get(message_id)
+        if message is None:
+            return []
+        actions = self._cut(message_id, now)
+        if message.paid:
+            return actions + self._back_to_queue(message, AUDIO_LOST_REASON)
+        return [
+            *actions,
+            Record(records.MarkDropped(message_id, AUDIO_LOST_REASON)),
+            Report(Note.DROPPED, {"id": message_id, "reason": AUDIO_LOST_REASON}),
         ]
 
     def _cut(self, message_id: str, now: float, *, mark: bool = False) -> list[Action]:

@@ -23,6 +23,7 @@ __all__ = [
     "Finished",
     "Forget",
     "Input",
+    "Lost",
     "Low",
     "Note",
     "PauseAudio",
@@ -95,11 +96,18 @@ class Failed:
 
 
 @dataclass(frozen=True, slots=True)
+class Lost:
+    """The output lost its device while this message sounded."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     """Start nothing new (the daemon is stopping)."""
 
 
-Input = Decided | Taken | Started | Low | Finished | Cut | Failed | Stop
+Input = Decided | Taken | Started | Low | Finished | Cut | Failed | Lost | Stop
 
 
 # --- actions -------------------------------------------------------------------

@@ -30,6 +30,7 @@ from streamer_tts.core.playback import (
     Failed,
     Finished,
     Forget,
+    Lost,
     Low,
     Note,
     PauseAudio,
@@ -155,7 +156,7 @@ STEP = st.one_of(
     st.tuples(st.just("accept"), st.integers(0, N - 1), st.sampled_from(list(Priority))),
     st.tuples(st.just("take"), st.just(0), st.just(0)),
     st.tuples(
-        st.sampled_from(["started", "low", "finished", "cut", "failed", "final", "drop"]),
+        st.sampled_from(["started", "low", "finished", "cut", "failed", "final", "lost", "drop"]),
         st.integers(0, N - 1),
         st.just(0),
     ),
@@ -186,6 +187,8 @@ def run(steps: list[tuple[str, int, object]]) -> Harness:
             h.feed(Cut(mid))
         elif kind in ("failed", "final"):
             h.feed(Failed(mid, "tone", "boom", final=kind == "final"))
+        elif kind == "lost":
+            h.feed(Lost(mid))
         elif kind == "drop":
             h.control(ControlAction.DROP, messages.get(i))
         elif kind == "skip":
@@ -266,6 +269,24 @@ def test_final_failure_is_never_finished_and_is_recorded() -> None:
     actions = pb.handle(Failed("m1", "cartesia", "500", final=True), 0)
     assert Record(records.MarkFailed("m1", "500")) in actions
     assert pb.handle(Finished("m1"), 0) == []
+
+
+def test_a_lost_device_requeues_a_paid_message_and_drops_a_free_one() -> None:
+    pb = Playback()
+    paid, free = message(1, Priority.HIGH, interrupt=True), message(2)
+    pb.handle(Taken(paid), 0)
+    pb.handle(Started("m1"), 0)
+    actions = pb.handle(Lost("m1"), 1)
+    assert CutAudio("m1") in actions
+    assert [a.message.id for a in actions if isinstance(a, Requeue)] == ["m1"]
+    assert pb.handle(Cut("m1"), 1) == []  # the fade's report ends nothing twice
+    pb.handle(Taken(free), 2)
+    pb.handle(Started("m2"), 2)
+    actions = pb.handle(Lost("m2"), 3)
+    assert not [a for a in actions if isinstance(a, Requeue)]
+    assert Report(Note.DROPPED, {"id": "m2", "reason": "audio_lost"}) in actions
+    assert pb.idle
+    assert pb.handle(Lost("m2"), 4) == []  # a late second report changes nothing
 
 
 def test_pause_holds_the_choice_and_stop_takes_nothing_new() -> None:

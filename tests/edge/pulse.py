@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +62,7 @@ def pulse_available() -> bool:
     return shutil.which("pulseaudio") is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PulseServer:
     """Where the private server listens and what a client must be told."""
 
@@ -71,6 +71,8 @@ class PulseServer:
     cookie: Path
     client_config: Path
     process: subprocess.Popen[bytes]
+    daemon_env: dict[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
 
     @property
     def address(self) -> str:
@@ -99,6 +101,45 @@ class PulseServer:
             raise PulseStartError(f"no latency for {SINK} in pactl output")
         return int(found.group(1)) / 1e6
 
+    def kill(self) -> None:
+        """Kill the server outright (SIGKILL), as a crash or a restart by hand does."""
+        self.process.kill()
+        self.process.wait()
+
+    def start_again(self, *, startup_timeout_s: float = 15.0) -> None:
+        """Start a fresh server at the same socket, cookie and sink (after :meth:`kill`)."""
+        if self.process.poll() is None:
+            raise RuntimeError("the server is still running: kill() it first")
+        assert self.log_path is not None
+        self.socket.unlink(missing_ok=True)  # a killed server leaves its socket behind
+        self.process = _spawn(self.daemon_env, self.log_path)
+        _wait_ready(self, self.log_path, startup_timeout_s)
+        _default_sink(self)
+
+
+def _spawn(daemon_env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as log_file:
+        return subprocess.Popen(
+            [
+                "pulseaudio",
+                "-n",
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                f"--load=module-null-sink sink_name={SINK}",
+                "--load=module-native-protocol-unix",
+            ],
+            env=daemon_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _default_sink(server: PulseServer) -> None:
+    done = server.pactl("set-default-sink", SINK)
+    if done.returncode != 0:
+        raise PulseStartError(f"pactl set-default-sink failed: {done.stderr.strip()}")
+
 
 @contextmanager
 def private_pulse(*, startup_timeout_s: float = 15.0) -> Iterator[PulseServer]:
@@ -117,35 +158,21 @@ def private_pulse(*, startup_timeout_s: float = 15.0) -> Iterator[PulseServer]:
         "XDG_CONFIG_HOME": str(home / ".config"),
         "PULSE_RUNTIME_PATH": str(runtime / "pulse"),
     }
-    with open(log_path, "wb") as log_file:
-        process = subprocess.Popen(
-            [
-                "pulseaudio",
-                "-n",
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                f"--load=module-null-sink sink_name={SINK}",
-                "--load=module-native-protocol-unix",
-            ],
-            env=daemon_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
     server = PulseServer(
         root=root,
         socket=runtime / "pulse" / "native",
         cookie=home / ".config" / "pulse" / "cookie",
         client_config=client_config,
-        process=process,
+        process=_spawn(daemon_env, log_path),
+        daemon_env=daemon_env,
+        log_path=log_path,
     )
     try:
         _wait_ready(server, log_path, startup_timeout_s)
-        done = server.pactl("set-default-sink", SINK)
-        if done.returncode != 0:
-            raise PulseStartError(f"pactl set-default-sink failed: {done.stderr.strip()}")
+        _default_sink(server)
         yield server
     finally:
+        process = server.process
         process.terminate()
         try:
             process.wait(timeout=5)

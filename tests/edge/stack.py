@@ -8,11 +8,15 @@ what a listener would have heard, against the monotonic time events went in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import random
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,13 +31,31 @@ from streamer_tts.core.limits import LimitPolicy
 from streamer_tts.core.rules import NameMode, Rules
 from streamer_tts.limiter import aiolimiter_gate
 from tests.edge.pulse import Recorder
-from tests.edge.sound_analysis import band_envelope, edges, last_audible_frame, overlap_windows
+from tests.edge.sound_analysis import (
+    band_envelope,
+    edges,
+    inner_silences,
+    last_audible_frame,
+    overlap_windows,
+)
+from tests.fakes.cartesia_server import TONE_AMPLITUDE as FAKE_CARTESIA_AMPLITUDE
 
-__all__ = ["FREQS_HZ", "Stack", "measure_first_audio", "measure_gaps", "measure_skips"]
+__all__ = [
+    "FREQS_HZ",
+    "FakeCartesiaProcess",
+    "Stack",
+    "fake_cartesia_process",
+    "measure_dropouts",
+    "measure_first_audio",
+    "measure_gaps",
+    "measure_skips",
+]
 
 RECORD_RATE = 22050
 FREQS_HZ = (500.0, 1700.0, 2900.0)  # far apart: each message's tone is measured alone
 TONE_AMPLITUDE = 0.5 * 32767
+QUIET = FAKE_CARTESIA_AMPLITUDE / 20
+"""The fake Cartesia tone's samples pass below this for well under one sample."""
 MOD = User("mod", "Mod", frozenset({Role.MODERATOR}))
 RULES = replace(
     Rules(),
@@ -207,3 +229,86 @@ async def measure_first_audio(stack: Stack, rec: Recorder, texts: list[str]) -> 
         out.append((heard - t_in) * 1000 - float(started.get("first_audio_ms") or 0.0))
         await asyncio.sleep(0.2)
     return out
+
+
+async def measure_dropouts(
+    stack: Stack, rec: Recorder, count: int, *, text: str, tag: str = "m"
+) -> tuple[int, list[tuple[int, int]], list[float]]:
+    """Play ``count`` messages in turn: (messages heard, silences inside, first-audio ms)."""
+    await asyncio.sleep(0.5)  # a separating silence before the first message
+    t0 = time.monotonic() - 0.2
+    first_ms = []
+    for i in range(count):
+        mid = f"{tag}{i}"
+        t_in = stack.say(mid, text, who=f"u{i}")
+        await stack.wait(logs.TTS_FINISHED, mid, timeout_s=30)
+        await asyncio.to_thread(rec.wait_covered, time.monotonic())
+        samples = rec.samples()
+        lo = rec.time_frame(t_in)
+        loud = np.flatnonzero(np.abs(samples[lo:].astype(np.int32)) >= QUIET)
+        if loud.size == 0:
+            raise AssertionError(f"message {mid} was never heard")
+        first_ms.append((rec.heard_time(lo + int(loud[0])) - t_in) * 1000)
+        await asyncio.sleep(0.1)
+    t1 = time.monotonic() + 0.2
+    await asyncio.to_thread(rec.wait_covered, t1)
+    window = rec.samples()[rec.time_frame(t0) : rec.time_frame(t1)]
+    messages, silences = inner_silences(
+        window, RECORD_RATE, quiet=QUIET, between_ms=stack.gap_ms / 2, min_ms=0.5
+    )
+    return len(messages), silences, first_ms
+
+
+SERVE_FAKE = """
+import asyncio, sys
+from tests.fakes.cartesia_server import FakeCartesiaServer
+
+async def main(chunk_ms, first_s, lateness_s, seed):
+    async with FakeCartesiaServer() as server:
+        server.realtime = True
+        server.chunk_ms = chunk_ms
+        server.slow_first_chunk_s = first_s
+        server.max_lateness_s = lateness_s
+        server.rng.seed(seed)
+        print(server.port, server.api_key, next(iter(server.voices)), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+"""
+
+
+@dataclass(frozen=True)
+class FakeCartesiaProcess:
+    """Where the fake Cartesia server of :func:`fake_cartesia_process` listens."""
+
+    port: int
+    api_key: str
+    voice: str
+
+
+@contextlib.contextmanager
+def fake_cartesia_process(
+    *, chunk_ms: int, first_chunk_s: float, max_lateness_s: float = 0.0, seed: int = 0
+) -> Iterator[FakeCartesiaProcess]:
+    """The fake Cartesia server paced at real time, in a process of its own like
+    a remote service: neither the daemon's event loop nor its GIL can delay
+    what the server sends."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            SERVE_FAKE,
+            *map(str, (chunk_ms, first_chunk_s, max_lateness_s, seed)),
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port, key, voice = proc.stdout.readline().split()
+        yield FakeCartesiaProcess(int(port), key, voice)
+    finally:
+        proc.kill()
+        proc.wait()

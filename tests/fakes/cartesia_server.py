@@ -29,6 +29,7 @@ import asyncio
 import base64
 import json
 import math
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -96,6 +97,8 @@ class _Session:
 class FakeCartesiaServer:
     """Knobs: `slow_first_chunk_s`, `chunk_delay_s`, `chunk_ms`, `late_chunks_after_cancel`,
     `cancel_delay_s`,
+    `realtime` (chunk i due `i * chunk_ms` after the first: the pace of a live voice),
+    `max_lateness_s` (each paced chunk up to this much late, at random, drawn from `rng`),
     `drop_socket_mid_message` (one-shot), `close_idle_after_s`, `fail_next()`,
     `api_keys`, `voices`, `models`. Counters: `connections`, `contexts`, `cancels`,
     `drops`, `idle_closes`, `rejected_handshakes`, `late_chunks_sent` (sent after a
@@ -115,6 +118,9 @@ class FakeCartesiaServer:
         self.slow_first_chunk_s = 0.0
         self.chunk_delay_s = 0.0
         self.chunk_ms = 40
+        self.realtime = False
+        self.max_lateness_s = 0.0
+        self.rng = random.Random(0)
         self.late_chunks_after_cancel = 2
         self.cancel_delay_s = 0.0
         self.cancelled_ids: list[str] = []
@@ -336,9 +342,14 @@ class FakeCartesiaServer:
         pieces = [pcm[i : i + step_bytes] for i in range(0, len(pcm), step_bytes)]
         drop_at = len(pieces) // 2 if self.drop_socket_mid_message else None
         late_left = self.late_chunks_after_cancel
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
         for index, piece in enumerate(pieces):
             if index and self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
+            if self.realtime:  # on an absolute schedule: sleeps' overshoot never adds up
+                due = t0 + index * self.chunk_ms / 1000 + self.rng.uniform(0, self.max_lateness_s)
+                await asyncio.sleep(max(0.0, due - loop.time()))
             if context.cancelled:
                 if late_left <= 0:
                     return False

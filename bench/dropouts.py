@@ -1,0 +1,125 @@
+"""Dropout benchmark: silences inside streamed messages, heard at a real sound server.
+
+A streaming voice that delivers at exactly real-time pace leaves the device
+nothing to play whenever one chunk is a few ms late, unless the player holds
+some audio back. This plays messages from the project's fake Cartesia server
+(real SDK, real socket), paced at real time (40 ms chunks, 90 ms to the first
+one) through the daemon's whole sound path into a private PulseAudio null
+sink, recorded with parec, once on a quiet machine and once with two
+CPU-bound processes running beside it. Prints exactly one line:
+
+    dropouts: N in M messages (quiet), K in M messages (2 busy cores); first-audio p95 X ms
+
+N and K count silences (≥ 0.5 ms) inside messages at the sink; first-audio
+is message in -> first sound at the sink, the engine's 90 ms included (the
+larger p95 of the two runs).
+
+Run: `.venv/bin/python bench/dropouts.py` (needs pulseaudio; `make bench` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from streamer_tts.audio.outputs import native_rate
+from streamer_tts.speech.cartesia import CartesiaEngine
+from tests.edge.pulse import Recorder, client_env, private_pulse, pulse_available
+from tests.edge.stack import (
+    RECORD_RATE,
+    FakeCartesiaProcess,
+    Stack,
+    fake_cartesia_process,
+    measure_dropouts,
+)
+
+CHUNK_MS = 40
+FIRST_CHUNK_S = 0.090
+GAP_MS = 300  # messages apart: silences shorter than half of it are inside one
+TEXT = "Thanks for the follow, friend!"  # 30 characters: 1.8 s of tone
+
+
+def cartesia_engine(server: FakeCartesiaProcess, sample_rate: int) -> CartesiaEngine:
+    return CartesiaEngine(
+        api_key=server.api_key,
+        model="sonic-3",
+        voice=server.voice,
+        websocket_url=f"ws://127.0.0.1:{server.port}",
+        base_url=f"http://127.0.0.1:{server.port}",
+        sample_rate=sample_rate,
+    )
+
+
+@contextlib.contextmanager
+def busy_cores(n: int) -> Iterator[None]:
+    """``n`` CPU-bound processes beside the daemon (a game, an encoder)."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+async def run_once(
+    rec: Recorder, count: int, *, verbose: bool, label: str, frames_per_buffer: int = 256
+) -> tuple[int, int, list[float]]:
+    rate = native_rate("default", fallback_hz=RECORD_RATE)
+    with fake_cartesia_process(chunk_ms=CHUNK_MS, first_chunk_s=FIRST_CHUNK_S) as server:
+        engine = cartesia_engine(server, rate)
+        async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer) as stack:
+            heard, silences, first_ms = await measure_dropouts(
+                stack, rec, count, text=TEXT, tag=label
+            )
+            underruns = [e for e in stack.events if e["event"] == "audio.underrun"]
+            output = stack.player.output
+            device = (getattr(output, "underflows", 0), getattr(output, "scheduling", ""))
+    if verbose:
+        ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
+        print(f"{label}: heard {heard} messages, silences ms {ms}")
+        print(f"{label}: audio.underrun events {[(e['id'], e['ms']) for e in underruns]}")
+        print(f"{label}: first audio ms {np.round(first_ms, 1).tolist()}")
+        print(f"{label}: device underflows {device[0]}, callback thread scheduling {device[1]}")
+    if heard != count:
+        print(f"warning: {label}: heard {heard} messages, played {count}", file=sys.stderr)
+    return len(silences), heard, first_ms
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=60)
+    parser.add_argument("--busy", type=int, default=2, help="CPU-bound processes in run two")
+    parser.add_argument("--frames-per-buffer", type=int, default=256, help="device buffer")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    if not pulse_available():
+        print("bench/dropouts.py needs pulseaudio (apt-get install pulseaudio pulseaudio-utils)")
+        return 1
+    sys.setswitchinterval(0.001)  # as the daemon does
+    m = args.messages
+    opts = {"verbose": args.verbose, "frames_per_buffer": args.frames_per_buffer}
+    with private_pulse() as server, client_env(server), Recorder(server) as rec:
+        rec.wait_ready()
+        quiet, _, first_quiet = asyncio.run(run_once(rec, m, label="quiet", **opts))
+        with busy_cores(args.busy):
+            busy, _, first_busy = asyncio.run(run_once(rec, m, label="busy", **opts))
+    p95 = max(float(np.percentile(first_quiet, 95)), float(np.percentile(first_busy, 95)))
+    print(
+        f"dropouts: {quiet} in {m} messages (quiet), {busy} in {m} messages "
+        f"({args.busy} busy cores); first-audio p95 {p95:.0f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
