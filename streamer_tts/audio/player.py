@@ -391,6 +391,12 @@ class Player:
         if message_id is None:
             return  # a segment we already let go of (cut, restarted)
         pump = self._pumps.get(message_id)
+        if pump is not None and pump.segment is not None and pump.segment != event.message_id:
+            # an older segment of a message committed again (requeued after a
+            # cut): its late reports must not end or start the new reading
+            if event.kind in (FINISHED, CUT):
+                self._segments.pop(event.message_id, None)
+            return
         if event.kind == STARTED:
             engine = pump.engine if pump else ""
             self.report(Started(message_id, engine, pump.first_audio_ms if pump else None))

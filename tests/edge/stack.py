@@ -26,7 +26,7 @@ from streamer_tts.audio.outputs import native_rate
 from streamer_tts.audio.player import Player
 from streamer_tts.conductor import Conductor
 from streamer_tts.core.admission import Admission
-from streamer_tts.core.events import ChatTTS, Role, Skip, User
+from streamer_tts.core.events import ChatTTS, Cheer, Role, Skip, User
 from streamer_tts.core.limits import LimitPolicy
 from streamer_tts.core.rules import NameMode, Rules
 from streamer_tts.limiter import aiolimiter_gate
@@ -118,6 +118,12 @@ class Stack:
         """Submit a chat message; returns the monotonic time it went in."""
         t = time.monotonic()
         self.conductor.submit(ChatTTS(id=mid, user=User(who), message=text))
+        return t
+
+    def cheer(self, mid: str, text: str, bits: int = 500, who: str = "cheerer") -> float:
+        """Submit a paid message (a cheer); returns the monotonic time it went in."""
+        t = time.monotonic()
+        self.conductor.submit(Cheer(id=mid, user=User(who), message=text, amount_bits=bits))
         return t
 
     def ids(self, name: str) -> list[str]:

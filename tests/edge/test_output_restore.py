@@ -1,8 +1,9 @@
 """The sound device lost and back: a real PulseAudio server killed and started again.
 
 The player's output must notice the loss within 2 s (``audio.lost``), reopen
-the device once the server is back (``audio.restored``), and play a message
-submitted afterwards, heard at the new server's sink. A private server of its
+the device once the server is back (``audio.restored``), read the paid
+message the loss cut again from its start, and play a message submitted
+afterwards, heard at the new server's sink. A private server of its
 own: killing the session's shared one would break every other sound test.
 """
 
@@ -76,7 +77,7 @@ async def test_output_is_restored_after_the_sound_server_restarts() -> None:
             output = stack.player.output
             changes: list[tuple[bool, float]] = []
             output.on_health(lambda lost: changes.append((lost, time.monotonic())))
-            stack.say("cut", "tone 500 4")
+            stack.cheer("cut", "tone 500 4")  # paid: read again, whole, once audio is back
             await stack.wait(logs.TTS_STARTED, "cut")
             await asyncio.sleep(0.5)
             killed_at = time.monotonic()
@@ -94,7 +95,19 @@ async def test_output_is_restored_after_the_sound_server_restarts() -> None:
                 assert logs.AUDIO_RESTORED in [e["event"] for e in stack.events]
                 t0 = time.monotonic()
                 stack.say("after", f"tone {AFTER_HZ:g} {AFTER_S:g}")
-                await stack.wait(logs.TTS_FINISHED, "after", timeout_s=20)
+                try:
+                    await stack.wait(logs.TTS_FINISHED, "after", timeout_s=20)
+                except TimeoutError:
+                    raise AssertionError(
+                        [
+                            (
+                                e["event"],
+                                e.get("id"),
+                                e.get("reason") or e.get("by") or e.get("error"),
+                            )
+                            for e in stack.events
+                        ]
+                    ) from None
                 t1 = time.monotonic() + 0.3
                 await asyncio.to_thread(rec.wait_covered, t1)
                 heard = rec.samples()[rec.time_frame(t0 - 0.2) : rec.time_frame(t1)]
@@ -105,7 +118,10 @@ async def test_output_is_restored_after_the_sound_server_restarts() -> None:
         [(lost, round(t - killed_at, 2)) for lost, t in changes],
     )
     assert [lost for lost, _ in changes][:2] == [True, False]
-    assert stack.ids(logs.TTS_FINISHED)[-2:] == ["waiting", "after"]
+    assert stack.ids(logs.TTS_FINISHED)[-3:] == ["cut", "waiting", "after"]
+    interrupted = [e for e in stack.events if e["event"] == logs.TTS_INTERRUPTED]
+    assert [(e["id"], e["by"]) for e in interrupted] == [("cut", "audio_lost")]
+    assert stack.ids(logs.TTS_STARTED).count("cut") == 2  # from its start again
     envelope = band_envelope(heard, RECORD_RATE, AFTER_HZ)
     heard_s = float((envelope > 0.25 * 32767).sum()) / RECORD_RATE
     peak = int(abs(heard.astype(int)).max()) if heard.size else 0
