@@ -28,6 +28,7 @@ from .audio.player import Player
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
+from .core.nicknames import Lexicon
 from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
@@ -70,7 +71,10 @@ class Daemon:
         self.config = config
         self.journal = journal
         banned = journal.bans() if journal is not None else ()
-        self.admission = Admission(to_rules(config), aiolimiter_gate, banned=banned)
+        said, nicknames = journal.lexicon() if journal is not None else ({}, {})
+        self.admission = Admission(
+            to_rules(config), aiolimiter_gate, banned=banned, lexicon=Lexicon(said, nicknames)
+        )
         audio = config.audio
         spec = output or audio.output
         rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
