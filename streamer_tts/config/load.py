@@ -50,7 +50,9 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None, read_emotes: bool = True
+) -> Config:
     """Load and validate; `.env` beside the file fills unset variables."""
     path = Path(path)
     try:
@@ -62,11 +64,19 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{path}: cannot read ({e.__class__.__name__})"]) from None
     environ = {**read_dotenv(path.parent / ".env"), **(os.environ if env is None else env)}
-    return parse_config(text, env=environ, origin=str(path), base_dir=path.parent)
+    base_dir = path.parent if read_emotes else None
+    return parse_config(
+        text, env=environ, origin=str(path), base_dir=base_dir, read_emotes=read_emotes
+    )
 
 
 def parse_config(
-    text: str, *, env: Mapping[str, str], origin: str = "config", base_dir: Path | None = None
+    text: str,
+    *,
+    env: Mapping[str, str],
+    origin: str = "config",
+    base_dir: Path | None = None,
+    read_emotes: bool = True,
 ) -> Config:
     # `${VAR}` is not valid YAML inside a flow mapping (`{api_key: ${KEY}}`), so
     # references become plain placeholder tokens first and are filled in after
@@ -111,7 +121,7 @@ def parse_config(
             f"{'.'.join(path)}: environment variable {name} is not set "
             f"(export it, or put {name}=... in a .env file beside the config)",
         )
-    if config is not None and config.filters.emote_lists:
+    if config is not None and config.filters.emote_lists and read_emotes:
         problems.extend(_read_emote_lists(config, base_dir or Path.cwd()))
     if problems or config is None:
         raise ConfigError([f"{origin}: {p}" for p in problems])
