@@ -298,6 +298,7 @@ class Admission:
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
+        message.spoken = self.lexicon.speak(text, rules)  # a prefetch reads it before the pop
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 
 from .decisions import Reason
@@ -76,10 +76,9 @@ class Pronunciations:
 
     __slots__ = ("_table",)
 
-    def __init__(self, entries: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        items = entries.items() if isinstance(entries, Mapping) else entries
+    def __init__(self, entries: Mapping[str, str] | None = None) -> None:
         table: dict[str, str] = {}
-        for term, respelling in items:
+        for term, respelling in (entries or {}).items():
             key = term_key(term)
             if key is not None and respelling.strip():
                 table[key] = " ".join(respelling.split())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from hypothesis import given, settings
@@ -138,8 +137,12 @@ def test_say_changes_what_is_spoken_not_what_is_shown() -> None:
     assert (d.target, d.value) == ("xqc", "ex queue see")
     m = a.next_message(1)
     assert m is not None and m.spoken == "gg ex queue see" and m.text.endswith("gg xqc")
+    # a message is spoken as respelled from its acceptance (a prefetch reads it early)
+    waiting = accepted(a.decide(chat("xqc too", "carol"), 1))
+    assert waiting.spoken == "Carol says: ex queue see too"  # the name is chosen at the pop
     assert isinstance(a.decide(Unsay(by=MOD, term="xqc"), 2), Control)
     a.decide(chat("xqc again", "bob"), 2)
+    assert spoken(a, 3) == "xqc too"  # an edit applies to what waits, at its pop
     assert spoken(a, 3) == "xqc again"
 
 
