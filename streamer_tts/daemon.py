@@ -134,6 +134,9 @@ class Daemon:
         ]
         if config.audio.output != self.config.audio.output:
             needs_restart.append("audio.output")
+        old_chat, new_chat = self.config.sources.chat, config.sources.chat
+        if (old_chat.mode, old_chat.roles) != (new_chat.mode, new_chat.roles):
+            needs_restart.append("sources.chat.mode")  # the Twitch component reads it at start
         self.config = config
         logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 
