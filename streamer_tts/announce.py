@@ -81,6 +81,10 @@ def _subject(op: records.Op) -> str:
             return message.id
         case records.BanUser(login) | records.UnbanUser(login):
             return login
+        case records.SetPronunciation(term):
+            return term
+        case records.SetNickname(login):
+            return login
         case _:
             return op.id
 

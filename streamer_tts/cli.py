@@ -46,6 +46,23 @@ def _parser() -> argparse.ArgumentParser:
         help="print the read-only token for the OBS overlay (it opens /overlay and nothing else)",
     )
     add("stats", "print the running daemon's figures (its /metrics) as a table")
+    emotes = add("emotes", "write the channel's 7TV, BTTV and FFZ emote names to a file")
+    emotes.add_argument(
+        "--fetch", action="store_true", help="ask the 7TV, BTTV and FFZ APIs (needs the internet)"
+    )
+    emotes.add_argument(
+        "--out",
+        metavar="PATH",
+        help="the file to write (default: the first of filters.emote_lists, else emotes.txt)",
+    )
+    emotes.add_argument("--channel", metavar="ID", help="Twitch user id (default: twitch.owner_id)")
+    emotes.add_argument("--no-global", action="store_true", help="only the channel's own emotes")
+    for flag, dest, default in (
+        ("--7tv-url", "seventv_url", "https://7tv.io"),
+        ("--bttv-url", "bttv_url", "https://api.betterttv.net"),
+        ("--ffz-url", "ffz_url", "https://api.frankerfacez.com"),
+    ):
+        emotes.add_argument(flag, dest=dest, default=default, metavar="URL", help="API base URL")
     demo = add("demo", "run the built-in demo on a scripted stream of events")
     demo.add_argument("--fast", action="store_true", help="no pauses between scripted events")
     return parser
@@ -75,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             token = api_token(state_dir(_load(config_path)))
             print(overlay_token(token) if args.overlay else token)
             return EXIT_OK
+        if command == "emotes":
+            return _emotes(config_path, args)
         if command == "demo":
             from .demo import run_demo
 
@@ -102,11 +121,11 @@ class _ConfigExit(Exception):
         self.lines = lines
 
 
-def _load(path: Path):
+def _load(path: Path, *, read_emotes: bool = True):
     from .config import ConfigError, load_config
 
     try:
-        return load_config(path)
+        return load_config(path, read_emotes=read_emotes)
     except ConfigError as e:
         raise _ConfigExit(e.problems) from None
 
@@ -118,6 +137,44 @@ def _check_config(path: Path) -> int:
     config = _load(path)
     print(f"{path}: OK")
     print(rules_table(config, to_rules(config)))
+    return EXIT_OK
+
+
+def _emotes(config_path: Path, args: argparse.Namespace) -> int:
+    """Fill an emote list from the public APIs; exit 1 if none answered."""
+    import asyncio
+
+    from .emotes import Sources, fetch_emotes, write_emote_file
+
+    if not args.fetch:
+        print("nothing to do: `emotes --fetch` asks 7TV, BTTV and FFZ", file=sys.stderr)
+        return EXIT_CONFIG
+    channel = args.channel
+    out = Path(args.out) if args.out else None
+    if channel is None or out is None:
+        config = _load(config_path, read_emotes=False)  # the file may not exist yet
+        if channel is None:
+            if config.twitch is None:
+                raise _ConfigExit(
+                    [f"{config_path}: twitch.owner_id is not set (or pass --channel)"]
+                )
+            channel = config.twitch.owner_id
+        if out is None:
+            lists = config.filters.emote_lists
+            out = Path(lists[0]) if lists else Path("emotes.txt")
+            out = out if out.is_absolute() else config_path.parent / out
+    if not str(channel).isdigit():
+        raise _ConfigExit([f"--channel: {channel!r} is not a numeric Twitch user id"])
+    sources = Sources(args.seventv_url, args.bttv_url, args.ffz_url, not args.no_global)
+    fetched = asyncio.run(fetch_emotes(str(channel), sources))
+    for line in fetched.failed:
+        print(f"emotes: {line}", file=sys.stderr)
+    if not fetched.reached:
+        print("emotes: no provider answered; the file is unchanged", file=sys.stderr)
+        return EXIT_FAILURE
+    header = f"emote names of Twitch channel {channel} ({', '.join(fetched.reached)})"
+    write_emote_file(out, fetched.names, header)
+    print(f"{out}: {len(fetched.names)} emote names ({'; '.join(fetched.reached)})")
     return EXIT_OK
 
 

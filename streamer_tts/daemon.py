@@ -28,6 +28,7 @@ from .audio.player import Player
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
+from .core.nicknames import Lexicon
 from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
@@ -70,7 +71,10 @@ class Daemon:
         self.config = config
         self.journal = journal
         banned = journal.bans() if journal is not None else ()
-        self.admission = Admission(to_rules(config), aiolimiter_gate, banned=banned)
+        said, nicknames = journal.lexicon() if journal is not None else ({}, {})
+        self.admission = Admission(
+            to_rules(config), aiolimiter_gate, banned=banned, lexicon=Lexicon(said, nicknames)
+        )
         audio = config.audio
         spec = output or audio.output
         rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
@@ -132,6 +136,9 @@ class Daemon:
         ]
         if config.audio.output != self.config.audio.output:
             needs_restart.append("audio.output")
+        old_chat, new_chat = self.config.sources.chat, config.sources.chat
+        if (old_chat.mode, old_chat.roles) != (new_chat.mode, new_chat.roles):
+            needs_restart.append("sources.chat.mode")  # the Twitch component reads it at start
         self.config = config
         logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 

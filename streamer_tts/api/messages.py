@@ -26,8 +26,10 @@ __all__ = [
     "BadMessage",
     "DonationIn",
     "IdIn",
+    "SayIn",
     "SimpleIn",
     "TtsIn",
+    "UnsayIn",
     "UserIn",
     "parse_message",
 ]
@@ -130,7 +132,20 @@ class IdIn(_Strict):
     id: Id
 
 
-AnyIn = DonationIn | TtsIn | SimpleIn | UserIn | IdIn
+class SayIn(_Strict):
+    """A pronunciation: `term` (one word) read as `respelling` (filtered by the core)."""
+
+    type: Literal["say"]
+    term: Annotated[str, _text(40, required=True)]
+    respelling: Annotated[str, _text(80, required=True)]
+
+
+class UnsayIn(_Strict):
+    type: Literal["unsay"]
+    term: Annotated[str, _text(40, required=True)]
+
+
+AnyIn = DonationIn | TtsIn | SimpleIn | UserIn | IdIn | SayIn | UnsayIn
 ApiMessage = Annotated[AnyIn, Field(discriminator="type")]
 _ADAPTER: TypeAdapter[AnyIn] = TypeAdapter(ApiMessage)
 MESSAGE_TYPES: tuple[str, ...] = tuple(

@@ -36,8 +36,10 @@ from ..core.events import (
     Remove,
     Resume,
     Role,
+    Say,
     Skip,
     Unban,
+    Unsay,
     User,
 )
 from ..journal.writer import JournalUnavailable
@@ -50,7 +52,9 @@ from .messages import (
     BadMessage,
     DonationIn,
     IdIn,
+    SayIn,
     TtsIn,
+    UnsayIn,
     UserIn,
     parse_message,
 )
@@ -295,7 +299,8 @@ class ControlApi:
         if isinstance(decision, Rejected):
             if decision.reason.value == "duplicate":
                 return {"ok": True, "id": mid, "duplicate": True}, 200
-            return {"ok": False, "id": mid, "error": str(decision.reason)}, 200
+            answer = {"ok": False, "id": mid, "error": str(decision.reason)}
+            return ({**answer, "detail": decision.detail} if decision.detail else answer), 200
         assert isinstance(decision, Control)
         return {"ok": True, "action": decision.action, "detail": decision.detail}, 200
 
@@ -325,6 +330,15 @@ class ControlApi:
     async def _user(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
         assert isinstance(msg, UserIn)
         event = (Ban if msg.type == CommandKey.BAN else Unban)(by=API_USER, target=msg.user)
+        return await self._decide(event, "")
+
+    async def _say(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
+        """Teach (or untell) the voice a word; the core checks and filters it."""
+        if isinstance(msg, SayIn):
+            event = _build(Say, by=API_USER, term=msg.term, respelling=msg.respelling)
+        else:
+            assert isinstance(msg, UnsayIn)
+            event = _build(Unsay, by=API_USER, term=msg.term)
         return await self._decide(event, "")
 
     async def _subscribe(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
@@ -368,6 +382,8 @@ _HANDLERS: dict[str, _Handler] = {
     "subscribe": ControlApi._subscribe,
     "remove": ControlApi._remove,
     "replay": ControlApi._replay,
+    "say": ControlApi._say,
+    "unsay": ControlApi._say,
 }
 if set(_HANDLERS) != set(MESSAGE_TYPES):  # every message type has exactly one handler
     raise TypeError(f"API handlers {sorted(_HANDLERS)} != message types {sorted(MESSAGE_TYPES)}")

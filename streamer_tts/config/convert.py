@@ -56,6 +56,7 @@ def to_rules(config: Config) -> Rules:
             max_repeat_chars=f.max_repeat_chars,
             max_repeat_words=f.max_repeat_words,
             strip_commands=f.strip_commands,
+            emotes=f._emote_names,  # read from filters.emote_lists at load
         ),
         limits=LimitPolicy(
             per_user=_rate(lim.per_user),
@@ -77,6 +78,8 @@ def to_rules(config: Config) -> Rules:
         queue_max_size=config.queue.max_size,
         aging_seconds=config.queue.aging_seconds,
         clear_drops_paid=config.queue.clear_drops_paid,
+        pronunciations=dict(config.pronunciations),
+        self_nicknames=config.nicknames.self_,
     )
 
 

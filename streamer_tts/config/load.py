@@ -50,7 +50,9 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, *, env: Mapping[str, str] | None = None, read_emotes: bool = True
+) -> Config:
     """Load and validate; `.env` beside the file fills unset variables."""
     path = Path(path)
     try:
@@ -62,10 +64,20 @@ def load_config(path: str | Path, *, env: Mapping[str, str] | None = None) -> Co
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{path}: cannot read ({e.__class__.__name__})"]) from None
     environ = {**read_dotenv(path.parent / ".env"), **(os.environ if env is None else env)}
-    return parse_config(text, env=environ, origin=str(path))
+    base_dir = path.parent if read_emotes else None
+    return parse_config(
+        text, env=environ, origin=str(path), base_dir=base_dir, read_emotes=read_emotes
+    )
 
 
-def parse_config(text: str, *, env: Mapping[str, str], origin: str = "config") -> Config:
+def parse_config(
+    text: str,
+    *,
+    env: Mapping[str, str],
+    origin: str = "config",
+    base_dir: Path | None = None,
+    read_emotes: bool = True,
+) -> Config:
     # `${VAR}` is not valid YAML inside a flow mapping (`{api_key: ${KEY}}`), so
     # references become plain placeholder tokens first and are filled in after
     # parsing, in string values only: a secret's characters can never change
@@ -109,9 +121,54 @@ def parse_config(text: str, *, env: Mapping[str, str], origin: str = "config") -
             f"{'.'.join(path)}: environment variable {name} is not set "
             f"(export it, or put {name}=... in a .env file beside the config)",
         )
+    if config is not None and config.filters.emote_lists and read_emotes:
+        problems.extend(_read_emote_lists(config, base_dir or Path.cwd()))
     if problems or config is None:
         raise ConfigError([f"{origin}: {p}" for p in problems])
     return config
+
+
+# --- filters.emote_lists: files of names, read here so the core takes data ----
+
+MAX_EMOTE_NAMES = 100_000
+"""A channel's 7TV + BTTV + FFZ sets hold a few thousand; a bound on a bad file."""
+MAX_EMOTE_FILE_BYTES = 4_000_000
+
+
+def _read_emote_lists(config: Config, base_dir: Path) -> list[str]:
+    """Fill `filters._emote_names` from the files; one problem line per bad file.
+
+    One name a line (the first word), blank lines and `#` comments skipped;
+    a relative path is taken from the config's directory.
+    """
+    names: set[str] = set()
+    problems: list[str] = []
+    for i, raw in enumerate(config.filters.emote_lists):
+        path = Path(raw).expanduser()
+        path = path if path.is_absolute() else base_dir / path
+        where = f"filters.emote_lists.{i}"
+        try:
+            if path.stat().st_size > MAX_EMOTE_FILE_BYTES:
+                problems.append(f"{where}: {path} is over {MAX_EMOTE_FILE_BYTES} bytes")
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            problems.append(
+                f"{where}: {path}: no such file (`python bot.py emotes --fetch` makes one)"
+            )
+            continue
+        except OSError as e:
+            problems.append(f"{where}: {path}: cannot read ({e.strerror or e})")
+            continue
+        for line in text.splitlines():
+            words = line.split()
+            if words and not words[0].startswith("#"):
+                names.add(words[0])
+    if len(names) > MAX_EMOTE_NAMES:
+        problems.append(f"filters.emote_lists: over {MAX_EMOTE_NAMES} names")
+    elif not problems:
+        config.filters._emote_names = frozenset(names)  # pyright: ignore[reportPrivateUsage]
+    return problems
 
 
 def _expand(

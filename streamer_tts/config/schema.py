@@ -9,12 +9,21 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from ..core.commands import CommandKey
 from ..core.events import Source
 from ..core.fields import is_currency_code
 from ..core.money import DEFAULT_RATES
+from ..core.pronounce import MAX_ENTRIES, MAX_RESPELLING_CHARS, MAX_TERM_CHARS, term_key
 from ..core.rules import PLACEHOLDERS, template_fields
 
 __all__ = ["Config"]
@@ -159,6 +168,11 @@ class SourceModel(Strict):
     voice: str | None = None
 
 
+class ChatSource(SourceModel):
+    mode: Literal["command", "all"] = "command"  # all: every chat line is read, no !tts
+    roles: Annotated[list[RoleName], Field(min_length=1)] = ["everyone"]  # whose, in mode all
+
+
 class RedemptionSource(SourceModel):
     rewards: list[str] = ["TTS"]  # reward titles read aloud; [] = every reward with text
 
@@ -233,7 +247,7 @@ class Sources(Strict):
         "fossabot",
         "wizebot",
     ]
-    chat: SourceModel = SourceModel()
+    chat: ChatSource = ChatSource()
     cheer: SourceModel = SourceModel()
     subscription: SourceModel = SourceModel()
     gift: SourceModel = SourceModel()
@@ -308,6 +322,10 @@ class Commands(Strict):
     queue: CommandModel = CommandModel(name="ttsqueue", allow="everyone")
     ban: CommandModel = CommandModel(name="ttsban", allow="moderator")
     unban: CommandModel = CommandModel(name="ttsunban", allow="moderator")
+    say: CommandModel = CommandModel(name="ttssay", allow="moderator")
+    unsay: CommandModel = CommandModel(name="ttsunsay", allow="moderator")
+    nick: CommandModel = CommandModel(name="ttsnick", allow="moderator")
+    self_nick: CommandModel = CommandModel(name="nick", allow="everyone")
     replies: bool = False  # short chat replies saying why a !tts was refused
 
     @model_validator(mode="after")
@@ -353,6 +371,14 @@ class Filters(Strict):
     max_repeat_chars: Annotated[int, Field(ge=1, le=20)] = 3
     max_repeat_words: Annotated[int, Field(ge=1, le=20)] = 2
     strip_commands: bool = True
+    emote_lists: list[str] = []  # files of emote names, one a line (7TV, BTTV, FFZ)
+    # the names read from `emote_lists` at config load (not a key)
+    _emote_names: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+
+class Nicknames(Strict):
+    self_: bool = Field(default=False, alias="self")  # `!nick <name>`: viewers name themselves
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def _default_tiers() -> list[TierModel]:
@@ -377,3 +403,19 @@ class Config(Strict):
     daemon: Daemon = Daemon()
     api: Api = Api()
     money: Money = Money()
+    pronunciations: dict[str, str] = {}  # term (one word, any case) -> how to read it
+    nicknames: Nicknames = Nicknames()
+
+    @field_validator("pronunciations")
+    @classmethod
+    def _pronunciations(cls, value: dict[str, str]) -> dict[str, str]:
+        for term, respelling in value.items():
+            if term_key(term) is None:
+                raise ValueError(f"{term!r} is not one word of at most {MAX_TERM_CHARS} characters")
+            if not respelling.strip() or len(respelling) > MAX_RESPELLING_CHARS:
+                raise ValueError(
+                    f"{term}: the respelling must be 1 to {MAX_RESPELLING_CHARS} characters"
+                )
+        if len(value) > MAX_ENTRIES:
+            raise ValueError(f"at most {MAX_ENTRIES} terms")
+        return value

@@ -38,6 +38,7 @@ from .events import (
     FragmentKind,
     GiftSubs,
     Incoming,
+    Nick,
     Pause,
     PurgeUser,
     QueueQuery,
@@ -45,15 +46,18 @@ from .events import (
     Redemption,
     Remove,
     Resume,
+    Say,
     Skip,
     Source,
     Subscription,
     Unban,
+    Unsay,
 )
 from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
 from .money import format_amount, spoken_amount, to_bits
+from .nicknames import Lexicon
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
 
@@ -86,12 +90,14 @@ class Admission:
         gate_factory: GateFactory,
         *,
         banned: Iterable[str] = (),
+        lexicon: Lexicon | None = None,
     ) -> None:
         self.rules = rules
         self._gates = gate_factory
         self.limits = Limits(rules.limits, gate_factory)
         self.queue = MessageQueue(rules.queue_max_size, rules.aging_seconds)
         self.banned: set[str] = {b.lower() for b in banned}
+        self.lexicon = lexicon if lexicon is not None else Lexicon()  # nicknames, respellings
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
@@ -169,7 +175,7 @@ class Admission:
             mode is NameMode.NEVER
             or (mode is NameMode.ON_CHANGE and self._last_speaker == message.user)
         )
-        message.spoken = message.text_bare if bare else message.text
+        message.spoken = self.lexicon.speak(message.text_bare if bare else message.text, self.rules)
         self._last_speaker = message.user
         return message
 
@@ -208,7 +214,11 @@ class Admission:
         banned = user.login in self.banned and not user.external
         if banned and not paid:
             return reject(Reason.BANNED_USER)
-        if isinstance(event, ChatTTS) and not rules.permissions.allows(user, "tts"):
+        if (
+            isinstance(event, ChatTTS)
+            and not event.unprompted  # read-all chat: its roles are `sources.chat.roles`
+            and not rules.permissions.allows(user, "tts")
+        ):
             return reject(Reason.NOT_ALLOWED, "tts needs a higher role")
         if (
             isinstance(event, Redemption)
@@ -250,7 +260,7 @@ class Admission:
         ):
             return reject(Reason.EMPTY)
 
-        name = user.name
+        name = self.lexicon.name_of(user)
         if isinstance(event, Donation):
             name = clean_field(name, rules.name_max_length)
             name = clean(name, rules.filters).text[: rules.name_max_length] or "someone"
@@ -288,6 +298,7 @@ class Admission:
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
+        message.spoken = self.lexicon.speak(text, rules)  # a prefetch reads it before the pop
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)
@@ -390,6 +401,8 @@ class Admission:
         if isinstance(command, Unban):
             self.banned.discard(command.target)
             return Control(action, login, command.target, detail="unbanned")
+        if isinstance(command, Say | Unsay | Nick):
+            return self.lexicon.command(command, self.rules)
         raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
 
     def _queue_reply(self, login: str, now: float) -> str:

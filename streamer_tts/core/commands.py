@@ -21,3 +21,7 @@ class CommandKey(enum.StrEnum):
     QUEUE = "queue"
     BAN = "ban"
     UNBAN = "unban"
+    SAY = "say"
+    UNSAY = "unsay"
+    NICK = "nick"
+    SELF_NICK = "self_nick"

@@ -115,6 +115,10 @@ class ControlAction(enum.StrEnum):
     REMOVE = "remove"
     BAN = "ban"
     UNBAN = "unban"
+    SAY = "say"
+    UNSAY = "unsay"
+    NICK = "nick"
+    SELF_NICK = "self_nick"
     DROP = "drop"
 
 
@@ -132,6 +136,7 @@ class Control:
     skip_id: str = ""
     dropped: tuple[Message, ...] = ()
     detail: str = ""
+    value: str = ""  # what a lexicon edit set (a respelling, a nickname; "" = removed)
 
 
 Decision = Accepted | Rejected | Control

@@ -26,6 +26,7 @@ __all__ = [
     "FragmentKind",
     "GiftSubs",
     "Incoming",
+    "Nick",
     "Pause",
     "PurgeUser",
     "QueueQuery",
@@ -34,11 +35,14 @@ __all__ = [
     "Remove",
     "Resume",
     "Role",
+    "Say",
+    "SelfNick",
     "Skip",
     "Source",
     "Subscription",
     "Tip",
     "Unban",
+    "Unsay",
     "User",
 ]
 
@@ -155,9 +159,12 @@ class Incoming:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ChatTTS(Incoming):
-    """`!tts <text>` in chat."""
+    """`!tts <text>` in chat; `unprompted`: a plain chat line read because
+    the channel reads all chat (`sources.chat.mode: all`)."""
 
     source: ClassVar[Source] = Source.CHAT
+
+    unprompted: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -394,6 +401,50 @@ class Unban(Command):
     def __post_init__(self) -> None:
         object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
         _require(bool(self.target), "unban needs a user")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Say(Command):
+    """Teach the voice a word: `term` (one word) is read as `respelling`."""
+
+    name: ClassVar[str] = "say"
+
+    term: str
+    respelling: str
+
+    def __post_init__(self) -> None:
+        _require(bool(self.term.strip()), "say needs a word")
+        _require(bool(self.respelling.strip()), "say needs how to read it")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unsay(Command):
+    name: ClassVar[str] = "unsay"
+
+    term: str
+
+    def __post_init__(self) -> None:
+        _require(bool(self.term.strip()), "unsay needs a word")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Nick(Command):
+    """Read `target` as `nickname`; an empty nickname resets it. `name` is
+    `self_nick` when viewers name themselves (`!nick`), `nick` for a mod."""
+
+    name: ClassVar[str] = "nick"
+
+    target: str
+    nickname: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
+        _require(bool(self.target), "nick needs a user")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SelfNick(Nick):
+    name: ClassVar[str] = "self_nick"
 
 
 # --- moderation on Twitch's side: a mod deleted a message or removed a user ---

@@ -94,6 +94,9 @@ class FilterRules:
     strip_commands: bool = True
     """Remove ``!discord``-style bot commands at the start of the text."""
     cheer_prefixes: frozenset[str] = DEFAULT_CHEER_PREFIXES
+    emotes: frozenset[str] = frozenset()
+    """Third-party emote names (7TV, BTTV, FFZ), removed as written like
+    Twitch's; the config reads them from `filters.emote_lists`."""
 
     def __post_init__(self) -> None:
         for name in ("max_length", "max_repeat_chars", "max_repeat_words"):
@@ -106,6 +109,7 @@ class FilterRules:
         prefixes = frozenset(p.lower() for p in self.cheer_prefixes)
         object.__setattr__(self, "banned_words", tuple(sorted(words)))
         object.__setattr__(self, "cheer_prefixes", prefixes)
+        object.__setattr__(self, "emotes", frozenset(self.emotes))
         object.__setattr__(self, "links", LinkAction(self.links))
         object.__setattr__(self, "banned_words_action", WordAction(self.banned_words_action))
 
@@ -317,9 +321,10 @@ def clean(
     prefixes = rules.cheer_prefixes
     if cheermotes:
         prefixes = prefixes | {c.rstrip("0123456789").lower() for c in cheermotes}
-    if emotes:
+    listed = rules.emotes
+    if emotes or listed:
         names = frozenset(emotes)  # before markup removal: "<3" is an emote code
-        text = " ".join(token for token in text.split() if token not in names)
+        text = " ".join(t for t in text.split() if t not in names and t not in listed)
     result, recut = _clean_once(text, compiled, prefixes)
     for _ in range(MAX_RECLEANS):
         if not recut:

@@ -19,6 +19,10 @@ DEFAULT_PERMISSIONS: Mapping[str, Role] = {
     "ban": Role.MODERATOR,
     "unban": Role.MODERATOR,
     "remove": Role.MODERATOR,
+    "say": Role.MODERATOR,
+    "unsay": Role.MODERATOR,
+    "nick": Role.MODERATOR,
+    "self_nick": Role.EVERYONE,
 }
 
 

@@ -326,4 +326,10 @@ class Playback:
             actions.append(Record(records.BanUser(control.target, control.by)))
         elif action is ControlAction.UNBAN:
             actions.append(Record(records.UnbanUser(control.target)))
+        elif action in (ControlAction.SAY, ControlAction.UNSAY):
+            actions.append(
+                Record(records.SetPronunciation(control.target, control.value, control.by))
+            )
+        elif action in (ControlAction.NICK, ControlAction.SELF_NICK):
+            actions.append(Record(records.SetNickname(control.target, control.value, control.by)))
         return actions

@@ -22,6 +22,8 @@ __all__ = [
     "MarkSkipped",
     "Op",
     "Requeue",
+    "SetNickname",
+    "SetPronunciation",
     "UnbanUser",
 ]
 
@@ -82,6 +84,24 @@ class UnbanUser:
     login: str
 
 
+@dataclass(frozen=True, slots=True)
+class SetPronunciation:
+    """A mod's respelling of `term` (a term key); "" = read as written."""
+
+    term: str
+    respelling: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetNickname:
+    """The name read for `login`; "" = back to the display name."""
+
+    login: str
+    nickname: str
+    by: str
+
+
 Op = (
     Accept
     | MarkPlaying
@@ -92,4 +112,6 @@ Op = (
     | Requeue
     | BanUser
     | UnbanUser
+    | SetPronunciation
+    | SetNickname
 )

@@ -115,6 +115,8 @@ class Rules:
     aging_seconds: float | None = 120.0
     clear_drops_paid: bool = False
     name_max_length: int = 40
+    pronunciations: Mapping[str, str] = field(default_factory=dict)  # term -> respelling
+    self_nicknames: bool = False  # `!nick <name>`: viewers name themselves
 
 
 _FORMATTER = string.Formatter()

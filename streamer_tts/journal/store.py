@@ -43,6 +43,7 @@ from pathlib import Path
 from ..core import records
 from ..core.decisions import Message, Priority
 from ..core.events import Source
+from . import lexicon
 from .database import (
     SCHEMA_VERSION,
     Corrupt,
@@ -149,6 +150,10 @@ class Journal:
         self.synchronous: Synchronous = synchronous
         self._clock = clock
         self.history_max = history_max
+        try:
+            lexicon.create(db)  # additive tables: no schema version needed
+        except sqlite3.Error as e:
+            raise JournalError(f"journal {path}: cannot add tables: {cause(e)}") from None
         count = db.execute("SELECT count(*) FROM messages WHERE ended_at IS NOT NULL")
         self._ended_count: int = count.fetchone()[0]
 
@@ -336,6 +341,9 @@ class Journal:
                 self.ban(login, by)
             case records.UnbanUser(login):
                 self.unban(login)
+            case records.SetPronunciation() | records.SetNickname():
+                with self._errors("lexicon"), self._transaction():
+                    lexicon.apply(self._db, op, self._clock())
 
     # --- bans ------------------------------------------------------------------
 
@@ -359,6 +367,11 @@ class Journal:
     def bans(self) -> set[str]:
         with self._errors("read"):
             return {r[0] for r in self._db.execute("SELECT login FROM bans")}
+
+    def lexicon(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The mods' respellings and the nicknames, as a previous run left them."""
+        with self._errors("read"):
+            return lexicon.load_pronunciations(self._db), lexicon.load_nicknames(self._db)
 
     # --- inside ----------------------------------------------------------------
 

@@ -137,7 +137,7 @@ class TTSBot(commands.Bot):
         bot_id, owner_id = str(self.bot_id), str(self.owner_id)
         where = str(self.tokens_file)
         check_scopes(self.scopes, self.config, bot_id=bot_id, owner_id=owner_id, where=where)
-        await self.add_component(TTSComponent(self, self.config.commands))
+        await self.add_component(TTSComponent(self, self.config.commands, self.config.sources.chat))
         owner_scopes = self.scopes.get(owner_id, set())
         subs = subscriptions(
             self.config, bot_id=bot_id, owner_id=owner_id, owner_scopes=owner_scopes

@@ -14,14 +14,16 @@ import twitchio
 from twitchio.ext import commands
 
 from .. import logs
-from ..config.schema import Commands
+from ..config.schema import ChatSource, Commands
+from ..core.commands import CommandKey
+from ..core.events import Role
 from . import convert
 
 __all__ = ["EventSink", "TTSComponent"]
 
 log = logging.getLogger(__name__)
 
-_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban")
+_KEYS = tuple(CommandKey)
 
 
 class EventSink(Protocol):
@@ -34,10 +36,18 @@ class EventSink(Protocol):
 
 
 class TTSComponent(commands.Component):
-    def __init__(self, bot: EventSink, commands_config: Commands) -> None:
+    def __init__(
+        self, bot: EventSink, commands_config: Commands, chat: ChatSource | None = None
+    ) -> None:
         self.bot = bot
         c = commands_config
-        self.commands = {getattr(c, key).name.lower(): key for key in _KEYS}
+        self.commands = {getattr(c, key).name.lower(): str(key) for key in _KEYS}
+        # sources.chat.mode: all -> the roles whose every chat line is read
+        self.read_all = (
+            frozenset(Role.parse(r) for r in chat.roles)
+            if chat is not None and chat.mode == "all"
+            else None
+        )
 
     def _submit(self, build: Any, *args: Any) -> None:
         try:
@@ -56,7 +66,7 @@ class TTSComponent(commands.Component):
     async def event_message(self, payload: twitchio.ChatMessage) -> None:
         if str(payload.chatter.id) == str(self.bot.bot_id):
             return  # our own replies
-        self._submit(convert.chat_event, payload, self.commands)
+        self._submit(convert.chat_event, payload, self.commands, "!", self.read_all)
 
     @commands.Component.listener()
     async def event_chat_notification(self, payload: twitchio.ChatNotification) -> None:

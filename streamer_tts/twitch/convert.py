@@ -26,6 +26,7 @@ from ..core.events import (
     FragmentKind,
     GiftSubs,
     Incoming,
+    Nick,
     Pause,
     PurgeUser,
     QueueQuery,
@@ -33,10 +34,13 @@ from ..core.events import (
     Redemption,
     Resume,
     Role,
+    Say,
+    SelfNick,
     Skip,
     Subscription,
     SubTier,
     Unban,
+    Unsay,
     User,
 )
 from ..core.fields import clean_field
@@ -124,12 +128,17 @@ def _fragments(raw: Iterable[twitchio.ChatMessageFragment] | None) -> tuple[Frag
 
 
 def chat_event(
-    message: twitchio.ChatMessage, commands: Mapping[str, str], prefix: str = "!"
+    message: twitchio.ChatMessage,
+    commands: Mapping[str, str],
+    prefix: str = "!",
+    read_all: frozenset[Role] | None = None,
 ) -> object | None:
     """A chat message: a cheer, one of our commands, or nothing for us.
 
     `commands` maps the chat name (lowercase, without prefix) to the command
-    key (tts, skip, ...), as configured.
+    key (tts, skip, ...), as configured. `read_all` (`sources.chat.mode: all`)
+    names the roles whose every plain line is read without `!tts`
+    (`Role.EVERYONE`: anyone's); a line starting with the prefix never is.
     """
     user = user_of(message.chatter, roles=_roles(message.chatter))
     text = str(message.text or "")
@@ -150,7 +159,16 @@ def chat_event(
         _, _, body = body.partition(" ")
         body = body.lstrip()
     if not body.startswith(prefix):
-        return None
+        if read_all is None or not _reads(user, read_all):
+            return None
+        return ChatTTS(
+            id=str(message.id),
+            user=user,
+            message=text,
+            fragments=fragments,
+            via=VIA_CHAT,
+            unprompted=True,
+        )
     name, _, rest = body[len(prefix) :].partition(" ")
     key = commands.get(name.lower())
     if key is None:
@@ -165,8 +183,32 @@ def chat_event(
         if not target:
             return None
         return (Ban if key == "ban" else Unban)(by=user, target=target)
+    lexicon = _lexicon_command(key, user, rest)
+    if lexicon is not None:
+        return lexicon
     command = _COMMANDS.get(key)
     return command(by=user) if command is not None else None
+
+
+def _reads(user: User, roles: frozenset[Role]) -> bool:
+    return Role.EVERYONE in roles or bool(user.roles & roles)
+
+
+def _lexicon_command(key: str, user: User, rest: str) -> Command | None:
+    """`!ttssay <word> <respelling>`, `!ttsunsay <word>`, `!ttsnick <user> <name>`,
+    `!nick <name>`; None if a part is missing (nothing to do)."""
+    first, _, tail = rest.partition(" ")
+    tail = tail.strip()
+    if key == "say":
+        return Say(by=user, term=first, respelling=tail) if first and tail else None
+    if key == "unsay":
+        return Unsay(by=user, term=first) if first else None
+    if key == "nick":
+        target = login_of(first.lstrip("@"))
+        return Nick(by=user, target=target, nickname=tail) if target and tail else None
+    if key == "self_nick":
+        return SelfNick(by=user, target=user.login, nickname=rest) if rest else None
+    return None
 
 
 def _tier(raw: Any, *, prime: bool = False) -> SubTier:

@@ -12,7 +12,7 @@ import logging
 from twitchio.ext import commands
 
 from ..core.decisions import Control, Rejected
-from ..core.events import ChatTTS
+from ..core.events import ChatTTS, Nick, Say, Unsay
 
 __all__ = ["MAX_PENDING_REPLIES", "Replies"]
 
@@ -44,9 +44,17 @@ class Replies:
     def on_decision(self, event: object, decision: object) -> None:
         if isinstance(decision, Control) and decision.action == "queue":
             self.say(f"@{decision.by} {decision.detail}")
+        elif isinstance(event, ChatTTS) and event.unprompted:
+            return  # read-all chat: a refusal is no one's request, stay quiet
         elif isinstance(decision, Rejected) and isinstance(event, ChatTTS) and self.enabled:
             words = _REASON_WORDS.get(decision.reason, "refused")
             self.say(f"@{decision.user} not read: {words}")
+        elif isinstance(event, Say | Unsay | Nick) and self.enabled:  # lexicon edits
+            if isinstance(decision, Control):
+                self.say(f"@{decision.by} {decision.detail}")
+            elif isinstance(decision, Rejected):
+                words = _REASON_WORDS.get(decision.reason, "refused")
+                self.say(f"@{decision.user} not changed: {words}")
 
     def say(self, text: str) -> None:
         if len(self._pending) >= MAX_PENDING_REPLIES:

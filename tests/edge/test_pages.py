@@ -305,3 +305,26 @@ async def test_dashboard_skip_queue_rejections_and_ban(daemon: Daemon, browser: 
     finally:
         remove()
         await asyncio.to_thread(browser.get, "about:blank")  # closes the WebSocket
+
+
+async def test_dashboard_teaches_a_pronunciation(daemon: Daemon, browser: Any) -> None:
+    events: list[dict[str, Any]] = []
+    remove = logs.add_listener(events.append)
+    try:
+        await asyncio.to_thread(browser.get, f"{daemon.url}/dashboard?token={daemon.token}")
+        await until(
+            browser, lambda d: text_of("status")(d) == "connected", "the dashboard to connect"
+        )
+        await asyncio.to_thread(by_id(browser, "say-term").send_keys, "Tone")
+        await asyncio.to_thread(by_id(browser, "say-respelling").send_keys, "[[x]] toan")
+        await asyncio.to_thread(by_id(browser, "say").click)
+        await until(
+            browser, lambda d: text_of("result")(d) == "tone is read as toan", "the say reply"
+        )
+        await daemon.post("tts", {"text": "tone 440 1 hello"})
+        await until(browser, lambda _: any(e["event"] == "tts.started" for e in events), "play")
+        started = next(e for e in events if e["event"] == "tts.started")
+        assert started["text"] == "toan 440 1 hello"
+    finally:
+        remove()
+        await asyncio.to_thread(browser.get, "about:blank")

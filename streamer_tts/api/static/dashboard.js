@@ -141,6 +141,22 @@
     if (user) command(action, { user }).then(() => ($("ban-user").value = ""));
   });
 
+  // pronunciations: the reply says how the word is read now (or why not)
+  $("say-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const term = $("say-term").value.trim();
+    const respelling = $("say-respelling").value.trim();
+    const type = ev.submitter && ev.submitter.value === "unsay" ? "unsay" : "say";
+    if (!term || (type === "say" && !respelling)) return;
+    const reply = await daemon.send(type === "say" ? { type, term, respelling } : { type, term });
+    const el = $("result");
+    el.classList.toggle("error", !reply.ok);
+    el.textContent = reply.ok
+      ? reply.detail || `${type} ${term}: done`
+      : `${type} ${term}: ${reply.detail || reply.error || "failed"}`;
+    if (reply.ok) $("say-term").value = $("say-respelling").value = "";
+  });
+
   daemon = connectDaemon({
     onEvent,
     onOpen: () => {
