@@ -6,6 +6,8 @@ a decision and `Playback` for actions, and carries them out at once: a cut
 tells the player and returns, a write goes to the journal writer. It never
 awaits an engine, a socket or the disk. What a turn announces waits until its
 writes are durable (`announce.py`), as does starting a message being written.
+A message held by moderation is woken for, not polled: after each turn one
+timer puts a `Wake` in the inbox when the earliest hold ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .core import records
 from .core.admission import Admission
 from .core.decisions import Decision
 from .core.events import Command, DeleteMessage, Incoming, PurgeUser
-from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload
+from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload, Wake
 from .journal import Journal
 from .journal.writer import JournalWriter, Written
 from .views import Queries
@@ -52,6 +54,8 @@ class Conductor(Queries):
         self._clock = clock
         self._idle = asyncio.Event()
         self._idle.set()
+        self._wake: asyncio.TimerHandle | None = None
+        self._wake_at: float | None = None
 
     def submit(self, event: object) -> bool:
         """Hand an event over without waiting; False if refused (a free one, inbox full)."""
@@ -65,13 +69,30 @@ class Conductor(Queries):
         while True:
             item = await self.inbox.get()
             try:
-                self._turn(item, self._now())
+                now = self._now()
+                self._turn(item, now)
+                self._schedule_wake(now)
             except Exception as e:  # our bug: log it, keep serving
                 log.exception("conductor failed on %r", item)
                 if isinstance(item, Ask) and not item.answer.done():
                     item.answer.set_exception(e)
             if self._quiet():
                 self._idle.set()
+
+    def _schedule_wake(self, now: float) -> None:
+        """One timer, at the earliest hold end: the queue has something to play then."""
+        at = self.admission.queue.next_ready(now)
+        if at == self._wake_at:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake, self._wake_at = None, at
+        if at is not None:
+            self._wake = asyncio.get_running_loop().call_later(max(0.0, at - now), self._woken)
+
+    def _woken(self) -> None:
+        self._wake, self._wake_at = None, None
+        self.inbox.put(Wake())
 
     def _quiet(self) -> bool:
         idle = self.playback.idle and not len(self.admission.queue)
@@ -145,5 +166,7 @@ class Conductor(Queries):
 
     def close(self) -> None:
         """Finish pending journal writes (after the task has stopped)."""
+        if self._wake is not None:
+            self._wake.cancel()
         if self.writer is not None:
             self.writer.close()

@@ -77,6 +77,8 @@ def to_rules(config: Config) -> Rules:
         queue_max_size=config.queue.max_size,
         aging_seconds=config.queue.aging_seconds,
         clear_drops_paid=config.queue.clear_drops_paid,
+        hold_seconds=config.moderation.hold_seconds,
+        hold_paid=config.moderation.hold_paid,
     )
 
 

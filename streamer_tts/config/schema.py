@@ -326,6 +326,13 @@ class Queue(Strict):
     replay_interrupted_free: bool = False
 
 
+class Moderation(Strict):
+    # a free message waits this long after acceptance before it may play, so
+    # a mod can delete it (or time its author out) before it is ever heard
+    hold_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    hold_paid: bool = False  # true: paid messages are held too
+
+
 class Api(Strict):
     enabled: bool = True
     host: str = "127.0.0.1"  # loopback: only this machine's tools reach it
@@ -367,6 +374,7 @@ class Config(Strict):
     limits: Limits = Limits()
     commands: Commands = Commands()
     queue: Queue = Queue()
+    moderation: Moderation = Moderation()
     filters: Filters = Filters()
     daemon: Daemon = Daemon()
     api: Api = Api()

@@ -288,6 +288,8 @@ class Admission:
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
+        if rules.hold_seconds > 0 and (rules.hold_paid or not paid):
+            message.ready_at = now + rules.hold_seconds  # mods may still delete it
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)

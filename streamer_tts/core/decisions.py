@@ -62,7 +62,8 @@ class Message:
 
     `text` is read when the name is read, `text_bare` when it is not (the
     `read_usernames` setting picks one at play time). `seq` is the arrival
-    order, `enqueued_at` the admission time in seconds (caller's clock).
+    order, `enqueued_at` the admission time in seconds (caller's clock),
+    `ready_at` the time before which it may not play (a moderator's hold).
     """
 
     id: str
@@ -80,6 +81,7 @@ class Message:
     bits: int = 0
     spoken: str = ""
     meta: dict[str, str] = field(default_factory=dict)
+    ready_at: float = 0.0
 
     def __repr__(self) -> str:
         return f"Message({self.id!r}, {self.source}, {self.priority}, seq={self.seq})"

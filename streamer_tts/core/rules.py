@@ -115,6 +115,9 @@ class Rules:
     aging_seconds: float | None = 120.0
     clear_drops_paid: bool = False
     name_max_length: int = 40
+    # moderation: a free message waits this long before it may play
+    hold_seconds: float = 0.0
+    hold_paid: bool = False
 
 
 _FORMATTER = string.Formatter()

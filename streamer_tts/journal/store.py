@@ -104,7 +104,9 @@ _FROM: dict[State, tuple[State, ...]] = {s: _LIVE for s in State}
 
 # Every Message field but the caller's clock (enums and bools are int/str to
 # SQLite); a new field fails every INSERT until the schema grows a column.
-_FIELDS = tuple(f.name for f in fields(Message) if f.name != "enqueued_at")
+# A hold's end is on the loop's clock, meaningless to the next run: not kept.
+_CLOCKED = frozenset({"enqueued_at", "ready_at"})
+_FIELDS = tuple(f.name for f in fields(Message) if f.name not in _CLOCKED)
 _INSERT = (
     f"INSERT INTO messages ({', '.join(_FIELDS)}, state, accepted_at) "
     f"VALUES ({', '.join(':' + f for f in _FIELDS)}, 'pending', :accepted_at)"

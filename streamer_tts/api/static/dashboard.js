@@ -50,6 +50,20 @@
     return t < 60 ? `${t}s` : `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
   }
 
+  // A held message's countdown, ticked locally between snapshots.
+  function holdCell(row, holdS) {
+    const td = document.createElement("td");
+    td.className = "hold";
+    if (holdS > 0) td.dataset.holdEnd = String(Date.now() / 1000 + holdS);
+    row.appendChild(td);
+    tickHold(td);
+  }
+
+  function tickHold(td) {
+    const left = Number(td.dataset.holdEnd || 0) - Date.now() / 1000;
+    td.textContent = left > 0 ? `held ${Math.ceil(left)}s` : "";
+  }
+
   function render(snap) {
     const p = snap.playing;
     $("now").dataset.id = p ? p.id : "";
@@ -68,6 +82,7 @@
       cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
       cell(row, m.user);
       cell(row, waited(m.waited_s));
+      holdCell(row, m.hold_s);
       cell(row, m.text, "text");
       row.appendChild(button("Remove", "remove", () => command("remove", { id: m.id })));
       body.appendChild(row);
@@ -154,5 +169,6 @@
     },
   });
   setInterval(refresh, 5000);
+  setInterval(() => document.querySelectorAll("td[data-hold-end]").forEach(tickHold), 1000);
   renderRejections();
 })();
