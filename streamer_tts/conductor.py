@@ -7,7 +7,7 @@ tells the player and returns, a write goes to the journal writer. It never
 awaits an engine, a socket or the disk. What a turn announces waits until its
 writes are durable (`announce.py`), as does starting a message being written.
 A message held by moderation is woken for, not polled: after each turn one
-timer puts a `Wake` in the inbox when the earliest hold ends.
+timer puts a `Wake` in the inbox when the earliest hold or approval ends.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class Conductor(Queries):
                 self._idle.set()
 
     def _schedule_wake(self, now: float) -> None:
-        """One timer, at the earliest hold end: the queue has something to play then."""
-        at = self.admission.queue.next_ready(now)
+        """One timer, at the earliest hold or approval end: something changes then."""
+        at = self.admission.next_deadline(now)
         if at == self._wake_at:
             return
         if self._wake is not None:
@@ -118,6 +118,9 @@ class Conductor(Queries):
             self.player.volume = item.volume
         elif isinstance(item, Halt):
             actions = self.playback.handle(pb.Stop(), now)
+        expired = self.admission.expire(now)  # approvals that ran out
+        if expired is not None:
+            actions += self.playback.handle(pb.Decided(expired), now)
         ops: list[records.Op] = []
         reports: list[pb.Report] = []
         self._carry_out(actions, ops, reports)

@@ -18,7 +18,7 @@ from .inbox import Ask
 from .journal import Entry
 from .journal.writer import JournalWriter
 
-__all__ = ["Queries", "describe", "history_rows", "log_report", "queue_row"]
+__all__ = ["Queries", "describe", "held_row", "history_rows", "log_report", "queue_row"]
 
 LOG_NAMES: dict[Note, str] = {
     Note.ACCEPTED: logs.TTS_ACCEPTED,
@@ -31,6 +31,8 @@ LOG_NAMES: dict[Note, str] = {
     Note.FAILED: logs.TTS_FAILED,
     Note.INTERRUPTED: logs.TTS_INTERRUPTED,
     Note.SILENCED: logs.TTS_SILENCED,
+    Note.HELD: logs.TTS_HELD,
+    Note.APPROVED: logs.TTS_APPROVED,
 }
 
 
@@ -55,6 +57,12 @@ def queue_row(m: Message, now: float) -> dict[str, Any]:
     if m.ready_at > now:  # held by moderation: seconds left before it may play
         row["hold_s"] = round(m.ready_at - now, 1)
     return row
+
+
+def held_row(n: int, m: Message, now: float, admission: Admission) -> dict[str, Any]:
+    """A message waiting for approval: `n` is what `!ttsok <n>` takes."""
+    deadline = admission.approvals.deadline(m.id) or now
+    return {**queue_row(m, now), "n": n, "expires_s": round(max(0.0, deadline - now), 1)}
 
 
 def history_rows(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -91,10 +99,12 @@ class Queries:
     def snapshot(self) -> dict[str, Any]:
         """What is playing and what waits, in play order."""
         now, playing = self._now(), self.playback.playing
+        approvals = self.admission.approvals
         return {
             "playing": queue_row(playing, now) if playing is not None else None,
             "paused": self.playback.paused,
             "queue": [queue_row(m, now) for m in self.admission.queue.snapshot(now)],
+            "held": [held_row(n, m, now, self.admission) for n, m in enumerate(approvals, 1)],
         }
 
     async def history(self, limit: int = 50) -> list[dict[str, Any]]:

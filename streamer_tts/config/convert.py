@@ -79,6 +79,11 @@ def to_rules(config: Config) -> Rules:
         clear_drops_paid=config.queue.clear_drops_paid,
         hold_seconds=config.moderation.hold_seconds,
         hold_paid=config.moderation.hold_paid,
+        approval={
+            Source(name): frozenset(Role.parse(r) for r in roles)
+            for name, roles in config.moderation.approval.items()
+        },
+        approval_timeout_seconds=config.moderation.approval_timeout_seconds,
     )
 
 

@@ -28,6 +28,7 @@ from .decisions import (
 )
 from .events import (
     Announce,
+    Approve,
     Ban,
     ChatTTS,
     Cheer,
@@ -43,6 +44,7 @@ from .events import (
     QueueQuery,
     Raid,
     Redemption,
+    Reject,
     Remove,
     Resume,
     Skip,
@@ -53,6 +55,7 @@ from .events import (
 from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
+from .moderation import Approvals
 from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
@@ -96,6 +99,7 @@ class Admission:
         self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
         self._last_speaker: str | None = None
+        self.approvals = Approvals()
 
     # --- configuration -------------------------------------------------------
 
@@ -132,7 +136,7 @@ class Admission:
         retry): out of the queue, not a duplicate when it comes back, and the
         message it evicted back in its place."""
         self._seen.pop(message_id, None)
-        message = self.queue.remove(message_id)
+        message = self.queue.remove(message_id) or self.approvals.take(message_id)
         if message is not None and evicted is not None and evicted.id not in self.queue:
             self.queue.restore(evicted)
         return message
@@ -156,6 +160,27 @@ class Admission:
             if message.id not in self.queue:
                 self.queue.restore(message)
                 self._seen[message.id] = None
+
+    def restore_held(self, messages: Iterable[Message], now: float) -> None:
+        """Put back messages a previous run held for approval; the mods get
+        the whole approval time again."""
+        for message in messages:
+            if message.id not in self.approvals:
+                self.approvals.hold(message, now + self.rules.approval_timeout_seconds)
+                self._seen[message.id] = None
+
+    def expire(self, now: float) -> Control | None:
+        """Drop the held messages whose approval ran out (`not_approved`)."""
+        gone = self.approvals.expired(now)
+        if not gone:
+            return None
+        return Control(ControlAction.DROP, "moderation", "", "", tuple(gone), "not_approved")
+
+    def next_deadline(self, now: float) -> float | None:
+        """When something changes by time alone: a hold or an approval runs out."""
+        ends = (self.queue.next_ready(now), self.approvals.next_deadline())
+        times = [t for t in ends if t is not None]
+        return min(times) if times else None
 
     # --- player side ---------------------------------------------------------
 
@@ -190,7 +215,12 @@ class Admission:
         def reject(reason: Reason, detail: str = "") -> Rejected:
             return Rejected(reason, source, user.login, event.id, detail)
 
-        if event.id in self._seen or event.id in self.queue or event.id in on_air.taken:
+        if (
+            event.id in self._seen
+            or event.id in self.queue
+            or event.id in on_air.taken
+            or event.id in self.approvals
+        ):
             if event.id in self._seen:
                 self._seen.move_to_end(event.id)
             return reject(Reason.DUPLICATE)
@@ -288,6 +318,11 @@ class Admission:
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
+        if not user.external and user.role in rules.approval.get(source, ()):
+            if len(self.approvals) >= rules.queue_max_size and not paid:
+                return reject(Reason.QUEUE_FULL, "too many waiting for approval")
+            self.approvals.hold(message, now + rules.approval_timeout_seconds)
+            return Accepted(message, held=True)
         if rules.hold_seconds > 0 and (rules.hold_paid or not paid):
             message.ready_at = now + rules.hold_seconds  # mods may still delete it
         admitted, evicted = self.queue.offer(message)
@@ -392,13 +427,38 @@ class Admission:
         if isinstance(command, Unban):
             self.banned.discard(command.target)
             return Control(action, login, command.target, detail="unbanned")
+        if isinstance(command, Approve | Reject):
+            return self._approval(command, now)
         raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
+
+    def _approval(self, command: Approve | Reject, now: float) -> Control:
+        action, by = ControlAction(command.name), command.by.login
+        message = self.approvals.find(command.target)
+        if message is None:
+            return Control(action, by, command.target, detail="no such message awaits approval")
+        self.approvals.take(message.id)
+        if isinstance(command, Reject):
+            return Control(action, by, message.id, dropped=(message,), detail="rejected")
+        self._seq += 1  # it joins the queue now, in its priority
+        message.seq, message.enqueued_at = self._seq, now
+        admitted, evicted = self.queue.offer(message)
+        if not admitted:
+            return Control(action, by, message.id, dropped=(message,), detail="queue_full")
+        dropped = (evicted,) if evicted is not None else ()
+        detail = f"approved {message.user}"
+        return Control(action, by, message.id, dropped=dropped, detail=detail, approved=message)
 
     def _queue_reply(self, login: str, now: float) -> str:
         order = self.queue.snapshot(now)
         mine = [i for i, m in enumerate(order, 1) if m.user == login and _from_twitch(m)]
         waiting = f"{len(order)} waiting"
-        return f"{waiting}; you are #{mine[0]}" if mine else waiting
+        reply = f"{waiting}; you are #{mine[0]}" if mine else waiting
+        held = list(self.approvals)
+        if held:  # numbered as `!ttsok <n>` takes them
+            listed = ", ".join(f"#{n} {m.user}" for n, m in enumerate(held[:5], 1))
+            more = " ..." if len(held) > 5 else ""
+            reply += f"; awaiting approval: {listed}{more}"
+        return reply
 
     def _drop(
         self, match: Callable[[Message], bool], reason: str, target: str, on_air: OnAir
@@ -415,6 +475,7 @@ class Admission:
         dropped = [m for m in list(self.queue) if match(m)]
         for m in dropped:
             self.queue.remove(m.id)
+        dropped += self.approvals.take_matching(match)
         playing = on_air.playing
         for m in on_air.taken.values():
             if m is not playing and match(m):

@@ -21,3 +21,5 @@ class CommandKey(enum.StrEnum):
     QUEUE = "queue"
     BAN = "ban"
     UNBAN = "unban"
+    APPROVE = "approve"  # a message waiting for a moderator's OK
+    REJECT = "reject"

@@ -38,6 +38,7 @@ class Reason(enum.StrEnum):
     DUPLICATE = "duplicate"
     DISABLED = "disabled"
     LINK = "link"
+    FLOOD = "flood"  # flood mode: free messages below `queue.flood_min_priority` refused
 
 
 class Priority(enum.IntEnum):
@@ -89,8 +90,11 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
+    """`held`: it waits for a moderator's approval, outside the queue."""
+
     message: Message
     evicted: Message | None = None
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +121,8 @@ class ControlAction(enum.StrEnum):
     REMOVE = "remove"
     BAN = "ban"
     UNBAN = "unban"
+    APPROVE = "approve"
+    REJECT = "reject"
     DROP = "drop"
 
 
@@ -125,7 +131,8 @@ class Control:
     """An allowed command: `action` says which (skip, clear ...).
 
     `skip_id` names the playing message the player must cut, `dropped` the
-    waiting ones the command removed, `detail` a short reply for chat.
+    waiting ones the command removed, `approved` the one a moderator let into
+    the queue, `detail` a short reply for chat.
     """
 
     action: ControlAction
@@ -134,6 +141,7 @@ class Control:
     skip_id: str = ""
     dropped: tuple[Message, ...] = ()
     detail: str = ""
+    approved: Message | None = None
 
 
 Decision = Accepted | Rejected | Control

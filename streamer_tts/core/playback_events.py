@@ -159,6 +159,8 @@ class Note(enum.Enum):
     FAILED = enum.auto()
     INTERRUPTED = enum.auto()
     SILENCED = enum.auto()
+    HELD = enum.auto()  # waits for a moderator's approval
+    APPROVED = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .decisions import Priority
-from .events import Source
+from .events import Role, Source
 from .filters import FilterRules
 from .limits import LimitPolicy
 from .money import MoneyRules
@@ -118,6 +118,9 @@ class Rules:
     # moderation: a free message waits this long before it may play
     hold_seconds: float = 0.0
     hold_paid: bool = False
+    # per source, the roles (a sender's highest) whose messages wait for a mod's OK
+    approval: Mapping[Source, frozenset[Role]] = field(default_factory=lambda: {})
+    approval_timeout_seconds: float = 300.0
 
 
 _FORMATTER = string.Formatter()

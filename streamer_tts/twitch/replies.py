@@ -32,6 +32,7 @@ _REASON_WORDS = {
     "queue_full": "the queue is full, try later",
     "duplicate": "already read",
     "disabled": "TTS is off",
+    "flood": "too many messages waiting, try later",
 }
 
 
@@ -44,6 +45,9 @@ class Replies:
     def on_decision(self, event: object, decision: object) -> None:
         if isinstance(decision, Control) and decision.action == "queue":
             self.say(f"@{decision.by} {decision.detail}")
+        elif isinstance(decision, Control) and decision.action in ("approve", "reject"):
+            if decision.approved is None and not decision.dropped:  # nothing matched
+                self.say(f"@{decision.by} {decision.detail}")
         elif isinstance(decision, Rejected) and isinstance(event, ChatTTS) and self.enabled:
             words = _REASON_WORDS.get(decision.reason, "refused")
             self.say(f"@{decision.user} not read: {words}")
