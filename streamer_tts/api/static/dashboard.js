@@ -51,9 +51,10 @@
   }
 
   // A held message's countdown, ticked locally between snapshots.
-  function holdCell(row, holdS) {
+  function holdCell(row, holdS, label = "held ") {
     const td = document.createElement("td");
     td.className = "hold";
+    td.dataset.label = label;
     if (holdS > 0) td.dataset.holdEnd = String(Date.now() / 1000 + holdS);
     row.appendChild(td);
     tickHold(td);
@@ -61,7 +62,27 @@
 
   function tickHold(td) {
     const left = Number(td.dataset.holdEnd || 0) - Date.now() / 1000;
-    td.textContent = left > 0 ? `held ${Math.ceil(left)}s` : "";
+    td.textContent = left > 0 ? `${td.dataset.label}${Math.ceil(left)}s` : "";
+  }
+
+  // Messages waiting for a moderator's OK, numbered as !ttsok <n> takes them.
+  function renderHeld(held) {
+    const body = $("held");
+    body.replaceChildren();
+    for (const m of held) {
+      const row = document.createElement("tr");
+      row.dataset.id = m.id;
+      cell(row, String(m.n));
+      cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
+      cell(row, m.user);
+      holdCell(row, m.expires_s, "");
+      cell(row, m.text, "text");
+      row.appendChild(button("Approve", "approve", () => command("approve", { id: m.id })));
+      row.appendChild(button("Reject", "reject", () => command("reject", { id: m.id })));
+      body.appendChild(row);
+    }
+    $("held-count").textContent = String(held.length);
+    $("held-empty").hidden = held.length > 0;
   }
 
   function render(snap) {
@@ -89,6 +110,8 @@
     });
     $("queue-count").textContent = String(snap.queue.length);
     $("queue-empty").hidden = snap.queue.length > 0;
+    renderHeld(snap.held || []);
+    $("flood").hidden = !snap.flood;
   }
 
   async function refresh() {
