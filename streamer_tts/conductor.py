@@ -132,7 +132,17 @@ class Conductor(Queries):
         candidate = self.admission.peek(now)
         if candidate is not None and not self.playback.stopping:
             self.player.prefetch(candidate)
+        flood = self.admission.update_flood()
+        if flood is not None:
+            reports.append(self._flood_report(flood))
         self.announcer.turn(ops, reports, replies)
+
+    def _flood_report(self, on: bool) -> pb.Report:
+        waiting = self.admission.queue.free_waiting()
+        if on:
+            threshold = self.admission.rules.flood_threshold
+            return pb.Report(pb.Note.FLOOD_ON, {"waiting": waiting, "threshold": threshold})
+        return pb.Report(pb.Note.FLOOD_OFF, {"waiting": waiting})
 
     def _carry_out(
         self, actions: list[pb.Action], ops: list[records.Op], reports: list[pb.Report]

@@ -33,6 +33,8 @@ LOG_NAMES: dict[Note, str] = {
     Note.SILENCED: logs.TTS_SILENCED,
     Note.HELD: logs.TTS_HELD,
     Note.APPROVED: logs.TTS_APPROVED,
+    Note.FLOOD_ON: logs.QUEUE_FLOOD_ON,
+    Note.FLOOD_OFF: logs.QUEUE_FLOOD_OFF,
 }
 
 
@@ -103,6 +105,7 @@ class Queries:
         return {
             "playing": queue_row(playing, now) if playing is not None else None,
             "paused": self.playback.paused,
+            "flood": self.admission.flood.on,
             "queue": [queue_row(m, now) for m in self.admission.queue.snapshot(now)],
             "held": [held_row(n, m, now, self.admission) for n, m in enumerate(approvals, 1)],
         }

@@ -84,6 +84,8 @@ def to_rules(config: Config) -> Rules:
             for name, roles in config.moderation.approval.items()
         },
         approval_timeout_seconds=config.moderation.approval_timeout_seconds,
+        flood_threshold=config.queue.flood_threshold,
+        flood_min_priority=Priority.parse(config.queue.flood_min_priority),
     )
 
 

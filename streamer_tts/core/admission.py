@@ -55,7 +55,7 @@ from .events import (
 from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
-from .moderation import Approvals
+from .moderation import Approvals, Flood
 from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
@@ -100,6 +100,7 @@ class Admission:
         self._seq = 0
         self._last_speaker: str | None = None
         self.approvals = Approvals()
+        self.flood = Flood(rules.flood_threshold)
 
     # --- configuration -------------------------------------------------------
 
@@ -109,6 +110,7 @@ class Admission:
             self.limits = Limits(rules.limits, self._gates)
         self.queue.max_size = rules.queue_max_size
         self.queue.aging_seconds = rules.aging_seconds
+        self.flood.threshold = rules.flood_threshold
         self.rules = rules
 
     # --- the one entry point -------------------------------------------------
@@ -176,6 +178,10 @@ class Admission:
             return None
         return Control(ControlAction.DROP, "moderation", "", "", tuple(gone), "not_approved")
 
+    def update_flood(self) -> bool | None:
+        """Flood mode after this turn: True (on), False (off), None (unchanged)."""
+        return self.flood.update(self.queue.free_waiting())
+
     def next_deadline(self, now: float) -> float | None:
         """When something changes by time alone: a hold or an approval runs out."""
         ends = (self.queue.next_ready(now), self.approvals.next_deadline())
@@ -191,7 +197,8 @@ class Admission:
             return None
         mode = self.rules.read_usernames
         bare = message.text_bare and (
-            mode is NameMode.NEVER
+            self.flood.on  # in a flood, names are not read
+            or mode is NameMode.NEVER
             or (mode is NameMode.ON_CHANGE and self._last_speaker == message.user)
         )
         message.spoken = message.text_bare if bare else message.text
@@ -323,6 +330,8 @@ class Admission:
                 return reject(Reason.QUEUE_FULL, "too many waiting for approval")
             self.approvals.hold(message, now + rules.approval_timeout_seconds)
             return Accepted(message, held=True)
+        if self.flood.on and not paid and message.priority < rules.flood_min_priority:
+            return reject(Reason.FLOOD, f"more than {rules.flood_threshold} waiting")
         if rules.hold_seconds > 0 and (rules.hold_paid or not paid):
             message.ready_at = now + rules.hold_seconds  # mods may still delete it
         admitted, evicted = self.queue.offer(message)

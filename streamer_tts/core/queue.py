@@ -59,6 +59,10 @@ class MessageQueue:
     def get(self, message_id: str) -> Message | None:
         return self._by_id.get(message_id)
 
+    def free_waiting(self) -> int:
+        """Free messages waiting (held by a hold or not)."""
+        return sum(len(d) for d in self._free.values())
+
     def pending_for(self, login: str) -> int:
         """Free messages of this user waiting (paid ones never count)."""
         return self._per_user.get(login, 0)

@@ -121,6 +121,9 @@ class Rules:
     # per source, the roles (a sender's highest) whose messages wait for a mod's OK
     approval: Mapping[Source, frozenset[Role]] = field(default_factory=lambda: {})
     approval_timeout_seconds: float = 300.0
+    # flood mode: on above this many free messages waiting, off below half
+    flood_threshold: int = 20
+    flood_min_priority: Priority = Priority.HIGH  # free messages below it are refused meanwhile
 
 
 _FORMATTER = string.Formatter()

@@ -1,5 +1,5 @@
-"""Approval through the control API (HTTP and WebSocket), and held messages
-surviving a restart of the daemon."""
+"""Approval through the control API (HTTP and WebSocket), held messages
+surviving a restart of the daemon, and flood mode seen from outside."""
 
 from __future__ import annotations
 
@@ -117,3 +117,37 @@ async def test_held_messages_survive_a_restart(tmp_path: Path) -> None:
     assert [(e["id"], e["reason"]) for e in events.of(logs.TTS_DROPPED)] == [("k2", "rejected")]
     with Journal.open(tmp_path / "state") as j:
         assert j.held() == [] and j.get("k1").state is State.FINISHED  # type: ignore[union-attr]
+
+
+async def test_flood_mode_on_and_off_through_the_daemon(tmp_path: Path) -> None:
+    events = Events()
+    remove = logs.add_listener(events)
+    sections = {
+        "queue": {"max_size": 100, "flood_threshold": 4},
+        "limits": {"per_user": None, "global": None, "max_pending_per_user": None},
+    }
+    try:
+        async with running_api(tmp_path, **sections) as api:
+            async with aiohttp.ClientSession(headers=api.auth) as http:
+                async with http.post(f"{api.url}/api/pause") as r:
+                    assert (await r.json())["ok"] is True
+                for i in range(5):
+                    chat(api, f"f{i}", f"user{i}", f"message {i}")
+                on = await events.wait(logs.QUEUE_FLOOD_ON)
+                assert on[0]["waiting"] == 5 and on[0]["threshold"] == 4
+                chat(api, "f5", "late", "refused")
+                refused = await events.wait(logs.TTS_REJECTED)
+                assert refused[0]["reason"] == "flood"
+                async with http.get(f"{api.url}/api/queue") as r:
+                    assert (await r.json())["flood"] is True
+                async with http.post(f"{api.url}/api/resume") as r:
+                    assert (await r.json())["ok"] is True
+                off = await events.wait(logs.QUEUE_FLOOD_OFF)
+                assert off[0]["waiting"] < 2
+            await asyncio.wait_for(api.daemon.conductor.drained(), 30)
+    finally:
+        remove()
+    started = events.of(logs.TTS_STARTED)
+    assert [e["id"] for e in started] == [f"f{i}" for i in range(5)]
+    # the first ones were read in the flood: without names
+    assert started[0]["text"] == "message 0"
