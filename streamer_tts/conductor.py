@@ -6,6 +6,8 @@ a decision and `Playback` for actions, and carries them out at once: a cut
 tells the player and returns, a write goes to the journal writer. It never
 awaits an engine, a socket or the disk. What a turn announces waits until its
 writes are durable (`announce.py`), as does starting a message being written.
+A message held by moderation is woken for, not polled: after each turn one
+timer puts a `Wake` in the inbox when the earliest hold or approval ends.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from .core import records
 from .core.admission import Admission
 from .core.decisions import Decision
 from .core.events import Command, DeleteMessage, Incoming, PurgeUser
-from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload
+from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload, Wake
 from .journal import Journal
 from .journal.writer import JournalWriter, Written
 from .views import Queries
@@ -52,6 +54,8 @@ class Conductor(Queries):
         self._clock = clock
         self._idle = asyncio.Event()
         self._idle.set()
+        self._wake: asyncio.TimerHandle | None = None
+        self._wake_at: float | None = None
 
     def submit(self, event: object) -> bool:
         """Hand an event over without waiting; False if refused (a free one, inbox full)."""
@@ -65,13 +69,30 @@ class Conductor(Queries):
         while True:
             item = await self.inbox.get()
             try:
-                self._turn(item, self._now())
+                now = self._now()
+                self._turn(item, now)
+                self._schedule_wake(now)
             except Exception as e:  # our bug: log it, keep serving
                 log.exception("conductor failed on %r", item)
                 if isinstance(item, Ask) and not item.answer.done():
                     item.answer.set_exception(e)
             if self._quiet():
                 self._idle.set()
+
+    def _schedule_wake(self, now: float) -> None:
+        """One timer, at the earliest hold or approval end: something changes then."""
+        at = self.admission.next_deadline(now)
+        if at == self._wake_at:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake, self._wake_at = None, at
+        if at is not None:
+            self._wake = asyncio.get_running_loop().call_later(max(0.0, at - now), self._woken)
+
+    def _woken(self) -> None:
+        self._wake, self._wake_at = None, None
+        self.inbox.put(Wake())
 
     def _quiet(self) -> bool:
         idle = self.playback.idle and not len(self.admission.queue)
@@ -97,6 +118,9 @@ class Conductor(Queries):
             self.player.volume = item.volume
         elif isinstance(item, Halt):
             actions = self.playback.handle(pb.Stop(), now)
+        expired = self.admission.expire(now)  # approvals that ran out
+        if expired is not None:
+            actions += self.playback.handle(pb.Decided(expired), now)
         ops: list[records.Op] = []
         reports: list[pb.Report] = []
         self._carry_out(actions, ops, reports)
@@ -108,7 +132,17 @@ class Conductor(Queries):
         candidate = self.admission.peek(now)
         if candidate is not None and not self.playback.stopping:
             self.player.prefetch(candidate)
+        flood = self.admission.update_flood()
+        if flood is not None:
+            reports.append(self._flood_report(flood))
         self.announcer.turn(ops, reports, replies)
+
+    def _flood_report(self, on: bool) -> pb.Report:
+        waiting = self.admission.queue.free_waiting()
+        if on:
+            threshold = self.admission.rules.flood_threshold
+            return pb.Report(pb.Note.FLOOD_ON, {"waiting": waiting, "threshold": threshold})
+        return pb.Report(pb.Note.FLOOD_OFF, {"waiting": waiting})
 
     def _carry_out(
         self, actions: list[pb.Action], ops: list[records.Op], reports: list[pb.Report]
@@ -145,5 +179,7 @@ class Conductor(Queries):
 
     def close(self) -> None:
         """Finish pending journal writes (after the task has stopped)."""
+        if self._wake is not None:
+            self._wake.cancel()
         if self.writer is not None:
             self.writer.close()

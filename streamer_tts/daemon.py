@@ -112,8 +112,12 @@ class Daemon:
         for message_id in plan.rewind:
             journal.requeue(message_id)
         self.admission.restore(plan.requeue)
+        held = journal.held()  # still waiting for a moderator's OK
+        self.admission.restore_held(held, asyncio.get_running_loop().time())
         if plan.requeue:
             logs.emit(logs.TTS_RESTORED, count=len(plan.requeue), ids=[m.id for m in plan.requeue])
+        if held:
+            logs.emit(logs.TTS_RESTORED, count=len(held), ids=[m.id for m in held], held=True)
         return len(plan.requeue)
 
     async def start(self) -> None:

@@ -30,11 +30,15 @@ __all__ = [
     "DAEMON_STOPPING",
     "JOURNAL_DEGRADED",
     "JOURNAL_FAILED",
+    "QUEUE_FLOOD_OFF",
+    "QUEUE_FLOOD_ON",
     "TTS_ACCEPTED",
+    "TTS_APPROVED",
     "TTS_CONTROL",
     "TTS_DROPPED",
     "TTS_FAILED",
     "TTS_FINISHED",
+    "TTS_HELD",
     "TTS_INTERRUPTED",
     "TTS_REJECTED",
     "TTS_RESTORED",
@@ -60,6 +64,10 @@ TTS_CONTROL = "tts.control"  # action, user, target, detail
 TTS_INTERRUPTED = "tts.interrupted"  # id, by (the arrival that cut it; it is read again)
 TTS_SILENCED = "tts.silenced"  # id, after_ms (skip command -> end of the fade)
 TTS_RESTORED = "tts.restored"  # count, ids
+TTS_HELD = "tts.held"  # id, source, user, text (waits for a moderator's approval)
+TTS_APPROVED = "tts.approved"  # id, by
+QUEUE_FLOOD_ON = "queue.flood_on"  # waiting, threshold
+QUEUE_FLOOD_OFF = "queue.flood_off"  # waiting
 JOURNAL_FAILED = "journal.failed"  # error (a refused transition: our bug)
 JOURNAL_DEGRADED = "journal.degraded"  # error (a write failed: not durable)
 DAEMON_STARTED = "daemon.started"  # engine, output

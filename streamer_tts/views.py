@@ -18,7 +18,7 @@ from .inbox import Ask
 from .journal import Entry
 from .journal.writer import JournalWriter
 
-__all__ = ["Queries", "describe", "history_rows", "log_report", "queue_row"]
+__all__ = ["Queries", "describe", "held_row", "history_rows", "log_report", "queue_row"]
 
 LOG_NAMES: dict[Note, str] = {
     Note.ACCEPTED: logs.TTS_ACCEPTED,
@@ -31,6 +31,10 @@ LOG_NAMES: dict[Note, str] = {
     Note.FAILED: logs.TTS_FAILED,
     Note.INTERRUPTED: logs.TTS_INTERRUPTED,
     Note.SILENCED: logs.TTS_SILENCED,
+    Note.HELD: logs.TTS_HELD,
+    Note.APPROVED: logs.TTS_APPROVED,
+    Note.FLOOD_ON: logs.QUEUE_FLOOD_ON,
+    Note.FLOOD_OFF: logs.QUEUE_FLOOD_OFF,
 }
 
 
@@ -51,7 +55,16 @@ def describe(m: Message) -> dict[str, Any]:
 
 def queue_row(m: Message, now: float) -> dict[str, Any]:
     waited_s = round(max(0.0, now - m.enqueued_at), 1)
-    return {**describe(m), "paid": m.paid, "text": m.text, "waited_s": waited_s}
+    row = {**describe(m), "paid": m.paid, "text": m.text, "waited_s": waited_s}
+    if m.ready_at > now:  # held by moderation: seconds left before it may play
+        row["hold_s"] = round(m.ready_at - now, 1)
+    return row
+
+
+def held_row(n: int, m: Message, now: float, admission: Admission) -> dict[str, Any]:
+    """A message waiting for approval: `n` is what `!ttsok <n>` takes."""
+    deadline = admission.approvals.deadline(m.id) or now
+    return {**queue_row(m, now), "n": n, "expires_s": round(max(0.0, deadline - now), 1)}
 
 
 def history_rows(entries: list[Entry]) -> list[dict[str, Any]]:
@@ -88,10 +101,13 @@ class Queries:
     def snapshot(self) -> dict[str, Any]:
         """What is playing and what waits, in play order."""
         now, playing = self._now(), self.playback.playing
+        approvals = self.admission.approvals
         return {
             "playing": queue_row(playing, now) if playing is not None else None,
             "paused": self.playback.paused,
+            "flood": self.admission.flood.on,
             "queue": [queue_row(m, now) for m in self.admission.queue.snapshot(now)],
+            "held": [held_row(n, m, now, self.admission) for n, m in enumerate(approvals, 1)],
         }
 
     async def history(self, limit: int = 50) -> list[dict[str, Any]]:

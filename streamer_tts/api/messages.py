@@ -128,7 +128,7 @@ class UserIn(_Strict):
 
 
 class IdIn(_Strict):
-    type: Literal["remove", "replay"]
+    type: Literal["remove", "replay", "approve", "reject"]
     id: Id
 
 

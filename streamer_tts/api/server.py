@@ -29,10 +29,12 @@ from ..core.commands import CommandKey
 from ..core.decisions import Accepted, Control, Rejected
 from ..core.events import (
     Announce,
+    Approve,
     Ban,
     Clear,
     Donation,
     Pause,
+    Reject,
     Remove,
     Resume,
     Role,
@@ -359,6 +361,18 @@ class ControlApi:
         assert isinstance(msg, IdIn)
         return await self._decide(Remove(by=API_USER, target=msg.id), msg.id)
 
+    async def _approval(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
+        """Approve or reject a message waiting for a moderator's OK, by id."""
+        assert isinstance(msg, IdIn)
+        kind = Approve if msg.type == CommandKey.APPROVE else Reject
+        decision = await self.conductor.ask(kind(by=API_USER, target=msg.id))
+        if isinstance(decision, Rejected):
+            return {"ok": False, "id": msg.id, "error": str(decision.reason)}, 403
+        assert isinstance(decision, Control)
+        if decision.approved is None and not decision.dropped:
+            return {"ok": False, "id": msg.id, "error": decision.detail}, 404
+        return {"ok": True, "id": msg.id, "action": decision.action, "detail": decision.detail}, 200
+
     async def _replay(self, msg: AnyIn) -> tuple[dict[str, Any], int]:
         """Read a message from the history again."""
         assert isinstance(msg, IdIn)
@@ -384,6 +398,8 @@ _HANDLERS: dict[str, _Handler] = {
     "replay": ControlApi._replay,
     "say": ControlApi._say,
     "unsay": ControlApi._say,
+    "approve": ControlApi._approval,
+    "reject": ControlApi._approval,
 }
 if set(_HANDLERS) != set(MESSAGE_TYPES):  # every message type has exactly one handler
     raise TypeError(f"API handlers {sorted(_HANDLERS)} != message types {sorted(MESSAGE_TYPES)}")

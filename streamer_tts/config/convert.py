@@ -80,6 +80,15 @@ def to_rules(config: Config) -> Rules:
         clear_drops_paid=config.queue.clear_drops_paid,
         pronunciations=dict(config.pronunciations),
         self_nicknames=config.nicknames.self_,
+        hold_seconds=config.moderation.hold_seconds,
+        hold_paid=config.moderation.hold_paid,
+        approval={
+            Source(name): frozenset(Role.parse(r) for r in roles)
+            for name, roles in config.moderation.approval.items()
+        },
+        approval_timeout_seconds=config.moderation.approval_timeout_seconds,
+        flood_threshold=config.queue.flood_threshold,
+        flood_min_priority=Priority.parse(config.queue.flood_min_priority),
     )
 
 

@@ -326,6 +326,8 @@ class Commands(Strict):
     unsay: CommandModel = CommandModel(name="ttsunsay", allow="moderator")
     nick: CommandModel = CommandModel(name="ttsnick", allow="moderator")
     self_nick: CommandModel = CommandModel(name="nick", allow="everyone")
+    approve: CommandModel = CommandModel(name="ttsok", allow="moderator")
+    reject: CommandModel = CommandModel(name="ttsno", allow="moderator")
     replies: bool = False  # short chat replies saying why a !tts was refused
 
     @model_validator(mode="after")
@@ -348,6 +350,31 @@ class Queue(Strict):
     # after a crash, a free message cut mid-way is dropped (paid ones are
     # always read again from the start); true reads free ones again too
     replay_interrupted_free: bool = False
+    # flood mode: above this many free messages waiting, names are not read and
+    # free messages below flood_min_priority are refused (`flood`), until fewer
+    # than half of it wait
+    flood_threshold: Annotated[int, Field(ge=1, le=10_000)] = 20
+    flood_min_priority: PriorityName = "high"
+
+
+class Moderation(Strict):
+    # a free message waits this long after acceptance before it may play, so
+    # a mod can delete it (or time its author out) before it is ever heard
+    hold_seconds: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    hold_paid: bool = False  # true: paid messages are held too
+    # per source, the roles (a sender's highest) whose messages wait for a
+    # moderator's OK, e.g. {chat: [everyone]}; none by default
+    approval: dict[str, list[RoleName]] = {}
+    approval_timeout_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+
+    @field_validator("approval")
+    @classmethod
+    def _known_sources(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        known = [s.value for s in Source]
+        for name in value:
+            if name not in known:
+                raise ValueError(f"{name!r} is not a source; use one of {', '.join(known)}")
+        return value
 
 
 class Api(Strict):
@@ -399,6 +426,7 @@ class Config(Strict):
     limits: Limits = Limits()
     commands: Commands = Commands()
     queue: Queue = Queue()
+    moderation: Moderation = Moderation()
     filters: Filters = Filters()
     daemon: Daemon = Daemon()
     api: Api = Api()

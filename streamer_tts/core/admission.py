@@ -28,6 +28,7 @@ from .decisions import (
 )
 from .events import (
     Announce,
+    Approve,
     Ban,
     ChatTTS,
     Cheer,
@@ -44,6 +45,7 @@ from .events import (
     QueueQuery,
     Raid,
     Redemption,
+    Reject,
     Remove,
     Resume,
     Say,
@@ -56,6 +58,7 @@ from .events import (
 from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
+from .moderation import Approvals, Flood
 from .money import format_amount, spoken_amount, to_bits
 from .nicknames import Lexicon
 from .queue import MessageQueue
@@ -102,6 +105,8 @@ class Admission:
         self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
         self._last_speaker: str | None = None
+        self.approvals = Approvals()
+        self.flood = Flood(rules.flood_threshold)
 
     # --- configuration -------------------------------------------------------
 
@@ -111,6 +116,7 @@ class Admission:
             self.limits = Limits(rules.limits, self._gates)
         self.queue.max_size = rules.queue_max_size
         self.queue.aging_seconds = rules.aging_seconds
+        self.flood.threshold = rules.flood_threshold
         self.rules = rules
 
     # --- the one entry point -------------------------------------------------
@@ -138,7 +144,7 @@ class Admission:
         retry): out of the queue, not a duplicate when it comes back, and the
         message it evicted back in its place."""
         self._seen.pop(message_id, None)
-        message = self.queue.remove(message_id)
+        message = self.queue.remove(message_id) or self.approvals.take(message_id)
         if message is not None and evicted is not None and evicted.id not in self.queue:
             self.queue.restore(evicted)
         return message
@@ -163,6 +169,31 @@ class Admission:
                 self.queue.restore(message)
                 self._seen[message.id] = None
 
+    def restore_held(self, messages: Iterable[Message], now: float) -> None:
+        """Put back messages a previous run held for approval; the mods get
+        the whole approval time again."""
+        for message in messages:
+            if message.id not in self.approvals:
+                self.approvals.hold(message, now + self.rules.approval_timeout_seconds)
+                self._seen[message.id] = None
+
+    def expire(self, now: float) -> Control | None:
+        """Drop the held messages whose approval ran out (`not_approved`)."""
+        gone = self.approvals.expired(now)
+        if not gone:
+            return None
+        return Control(ControlAction.DROP, "moderation", "", "", tuple(gone), "not_approved")
+
+    def update_flood(self) -> bool | None:
+        """Flood mode after this turn: True (on), False (off), None (unchanged)."""
+        return self.flood.update(self.queue.free_waiting())
+
+    def next_deadline(self, now: float) -> float | None:
+        """When something changes by time alone: a hold or an approval runs out."""
+        ends = (self.queue.next_ready(now), self.approvals.next_deadline())
+        times = [t for t in ends if t is not None]
+        return min(times) if times else None
+
     # --- player side ---------------------------------------------------------
 
     def next_message(self, now: float) -> Message | None:
@@ -172,7 +203,8 @@ class Admission:
             return None
         mode = self.rules.read_usernames
         bare = message.text_bare and (
-            mode is NameMode.NEVER
+            self.flood.on  # in a flood, names are not read
+            or mode is NameMode.NEVER
             or (mode is NameMode.ON_CHANGE and self._last_speaker == message.user)
         )
         message.spoken = self.lexicon.speak(message.text_bare if bare else message.text, self.rules)
@@ -196,7 +228,12 @@ class Admission:
         def reject(reason: Reason, detail: str = "") -> Rejected:
             return Rejected(reason, source, user.login, event.id, detail)
 
-        if event.id in self._seen or event.id in self.queue or event.id in on_air.taken:
+        if (
+            event.id in self._seen
+            or event.id in self.queue
+            or event.id in on_air.taken
+            or event.id in self.approvals
+        ):
             if event.id in self._seen:
                 self._seen.move_to_end(event.id)
             return reject(Reason.DUPLICATE)
@@ -299,6 +336,15 @@ class Admission:
         )
         message.meta["kind"] = _kind(event, bits)
         message.spoken = self.lexicon.speak(text, rules)  # a prefetch reads it before the pop
+        if user.role in rules.approval.get(source, ()):  # a donor counts as everyone
+            if len(self.approvals) >= rules.queue_max_size and not paid:
+                return reject(Reason.QUEUE_FULL, "too many waiting for approval")
+            self.approvals.hold(message, now + rules.approval_timeout_seconds)
+            return Accepted(message, held=True)
+        if self.flood.on and not paid and message.priority < rules.flood_min_priority:
+            return reject(Reason.FLOOD, f"more than {rules.flood_threshold} waiting")
+        if rules.hold_seconds > 0 and (rules.hold_paid or not paid):
+            message.ready_at = now + rules.hold_seconds  # mods may still delete it
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)
@@ -403,13 +449,38 @@ class Admission:
             return Control(action, login, command.target, detail="unbanned")
         if isinstance(command, Say | Unsay | Nick):
             return self.lexicon.command(command, self.rules)
+        if isinstance(command, Approve | Reject):
+            return self._approval(command, now)
         raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
+
+    def _approval(self, command: Approve | Reject, now: float) -> Control:
+        action, by = ControlAction(command.name), command.by.login
+        message = self.approvals.find(command.target)
+        if message is None:
+            return Control(action, by, command.target, detail="no such message awaits approval")
+        self.approvals.take(message.id)
+        if isinstance(command, Reject):
+            return Control(action, by, message.id, dropped=(message,), detail="rejected")
+        self._seq += 1  # it joins the queue now, in its priority
+        message.seq, message.enqueued_at = self._seq, now
+        admitted, evicted = self.queue.offer(message)
+        if not admitted:
+            return Control(action, by, message.id, dropped=(message,), detail="queue_full")
+        dropped = (evicted,) if evicted is not None else ()
+        detail = f"approved {message.user}"
+        return Control(action, by, message.id, dropped=dropped, detail=detail, approved=message)
 
     def _queue_reply(self, login: str, now: float) -> str:
         order = self.queue.snapshot(now)
         mine = [i for i, m in enumerate(order, 1) if m.user == login and _from_twitch(m)]
         waiting = f"{len(order)} waiting"
-        return f"{waiting}; you are #{mine[0]}" if mine else waiting
+        reply = f"{waiting}; you are #{mine[0]}" if mine else waiting
+        held = list(self.approvals)
+        if held:  # numbered as `!ttsok <n>` takes them
+            listed = ", ".join(f"#{n} {m.user}" for n, m in enumerate(held[:5], 1))
+            more = " ..." if len(held) > 5 else ""
+            reply += f"; awaiting approval: {listed}{more}"
+        return reply
 
     def _drop(
         self, match: Callable[[Message], bool], reason: str, target: str, on_air: OnAir
@@ -426,6 +497,7 @@ class Admission:
         dropped = [m for m in list(self.queue) if match(m)]
         for m in dropped:
             self.queue.remove(m.id)
+        dropped += self.approvals.take_matching(match)
         playing = on_air.playing
         for m in on_air.taken.values():
             if m is not playing and match(m):

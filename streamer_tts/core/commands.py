@@ -25,3 +25,5 @@ class CommandKey(enum.StrEnum):
     UNSAY = "unsay"
     NICK = "nick"
     SELF_NICK = "self_nick"
+    APPROVE = "approve"  # a message waiting for a moderator's OK
+    REJECT = "reject"

@@ -38,6 +38,7 @@ class Reason(enum.StrEnum):
     DUPLICATE = "duplicate"
     DISABLED = "disabled"
     LINK = "link"
+    FLOOD = "flood"  # flood mode: free messages below `queue.flood_min_priority` refused
 
 
 class Priority(enum.IntEnum):
@@ -62,7 +63,8 @@ class Message:
 
     `text` is read when the name is read, `text_bare` when it is not (the
     `read_usernames` setting picks one at play time). `seq` is the arrival
-    order, `enqueued_at` the admission time in seconds (caller's clock).
+    order, `enqueued_at` the admission time in seconds (caller's clock),
+    `ready_at` the time before which it may not play (a moderator's hold).
     """
 
     id: str
@@ -80,6 +82,7 @@ class Message:
     bits: int = 0
     spoken: str = ""
     meta: dict[str, str] = field(default_factory=dict)
+    ready_at: float = 0.0
 
     def __repr__(self) -> str:
         return f"Message({self.id!r}, {self.source}, {self.priority}, seq={self.seq})"
@@ -87,8 +90,11 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
+    """`held`: it waits for a moderator's approval, outside the queue."""
+
     message: Message
     evicted: Message | None = None
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,8 @@ class ControlAction(enum.StrEnum):
     UNSAY = "unsay"
     NICK = "nick"
     SELF_NICK = "self_nick"
+    APPROVE = "approve"
+    REJECT = "reject"
     DROP = "drop"
 
 
@@ -127,7 +135,8 @@ class Control:
     """An allowed command: `action` says which (skip, clear ...).
 
     `skip_id` names the playing message the player must cut, `dropped` the
-    waiting ones the command removed, `detail` a short reply for chat.
+    waiting ones the command removed, `approved` the one a moderator let into
+    the queue, `detail` a short reply for chat.
     """
 
     action: ControlAction
@@ -137,6 +146,7 @@ class Control:
     dropped: tuple[Message, ...] = ()
     detail: str = ""
     value: str = ""  # what a lexicon edit set (a respelling, a nickname; "" = removed)
+    approved: Message | None = None
 
 
 Decision = Accepted | Rejected | Control

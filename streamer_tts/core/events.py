@@ -14,6 +14,7 @@ from typing import ClassVar
 
 __all__ = [
     "Announce",
+    "Approve",
     "Ban",
     "ChatTTS",
     "Cheer",
@@ -32,6 +33,7 @@ __all__ = [
     "QueueQuery",
     "Raid",
     "Redemption",
+    "Reject",
     "Remove",
     "Resume",
     "Role",
@@ -445,6 +447,32 @@ class Nick(Command):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SelfNick(Nick):
     name: ClassVar[str] = "self_nick"
+
+
+class Approve(Command):
+    """Let a message waiting for approval join the queue. `target` is its id,
+    its number in the approval list, or its author's login (the oldest of theirs)."""
+
+    name: ClassVar[str] = "approve"
+
+    target: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@"))
+        _require(bool(self.target), "approve needs a number, a user or a message id")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reject(Command):
+    """Refuse a message waiting for approval (`target` as for `Approve`)."""
+
+    name: ClassVar[str] = "reject"
+
+    target: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@"))
+        _require(bool(self.target), "reject needs a number, a user or a message id")
 
 
 # --- moderation on Twitch's side: a mod deleted a message or removed a user ---

@@ -23,6 +23,8 @@ DEFAULT_PERMISSIONS: Mapping[str, Role] = {
     "unsay": Role.MODERATOR,
     "nick": Role.MODERATOR,
     "self_nick": Role.EVERYONE,
+    "approve": Role.MODERATOR,
+    "reject": Role.MODERATOR,
 }
 
 

@@ -262,7 +262,7 @@ class Playback:
                 Report(Note.DROPPED, {"id": gone, "reason": "queue_full"}),
             ]
         actions += [
-            Record(records.Accept(m)),
+            Record(records.Accept(m, held=decision.held)),
             Report(
                 Note.ACCEPTED,
                 {
@@ -276,6 +276,9 @@ class Playback:
                 },
             ),
         ]
+        if decision.held:  # out of the queue until a moderator approves it
+            fields = {"id": m.id, "source": str(m.source), "user": m.user, "text": m.text}
+            return [*actions, Report(Note.HELD, fields)]
         playing = self._playing
         if m.interrupt and playing is not None and playing.priority < m.priority:
             # everything committed goes back: the playing one and any behind it
@@ -298,12 +301,20 @@ class Playback:
                 },
             )
         ]
+        if control.approved is not None:
+            approved = control.approved.id
+            actions += [
+                Record(records.Approve(approved)),
+                Report(Note.APPROVED, {"id": approved, "by": control.by}),
+            ]
         for m in control.dropped:
             if m.id in self._taken:
                 actions += self._cut(m.id, now)  # committed behind the one playing
             else:
                 actions.append(Forget(m.id))  # waiting, maybe prefetched
-            reason = control.detail or str(action)
+            # an approval that made room (or found none) drops for room
+            reason = "queue_full" if action is ControlAction.APPROVE else control.detail
+            reason = reason or str(action)
             actions += [
                 Record(records.MarkDropped(m.id, reason)),
                 Report(Note.DROPPED, {"id": m.id, "reason": reason}),

@@ -167,6 +167,10 @@ class Note(enum.Enum):
     FAILED = enum.auto()
     INTERRUPTED = enum.auto()
     SILENCED = enum.auto()
+    HELD = enum.auto()  # waits for a moderator's approval
+    APPROVED = enum.auto()
+    FLOOD_ON = enum.auto()  # the queue's, not a message's: reported by the conductor
+    FLOOD_OFF = enum.auto()
 
 
 @dataclass(frozen=True, slots=True)

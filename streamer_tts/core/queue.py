@@ -10,6 +10,10 @@ message that merely waited. When full, an arrival evicts the newest free
 message of the lowest level below it; a paid message is never evicted, and
 paid arrivals may overflow the free bound (up to a hard cap) rather than be
 lost.
+
+A message whose `ready_at` is still ahead (a moderator's hold) waits in its
+place but is passed over by `peek` and `pop` until then; `next_ready` says
+when the earliest hold ends, so the caller can wake up then.
 """
 
 from __future__ import annotations
@@ -55,6 +59,10 @@ class MessageQueue:
     def get(self, message_id: str) -> Message | None:
         return self._by_id.get(message_id)
 
+    def free_waiting(self) -> int:
+        """Free messages waiting (held by a hold or not)."""
+        return sum(len(d) for d in self._free.values())
+
     def pending_for(self, login: str) -> int:
         """Free messages of this user waiting (paid ones never count)."""
         return self._per_user.get(login, 0)
@@ -75,6 +83,11 @@ class MessageQueue:
         if paid is None or free is None:
             return paid or free
         return free if self._free_first(free, paid, now) else paid
+
+    def next_ready(self, now: float) -> float | None:
+        """When the earliest hold still running ends (None: nothing held)."""
+        ends = [m.ready_at for m in self._by_id.values() if m.ready_at > now]
+        return min(ends) if ends else None
 
     def snapshot(self, now: float) -> list[Message]:
         """Waiting messages in the order they would play if nothing changed:
@@ -124,7 +137,7 @@ class MessageQueue:
     def pop(self, now: float) -> Message | None:
         message = self.peek(now)
         if message is not None:
-            self._deque(message).popleft()
+            self._deque(message).remove(message)
             self._unindex(message)
         return message
 
@@ -155,13 +168,14 @@ class MessageQueue:
     def _best(self, streams: dict[Priority, deque[Message]], now: float) -> Message | None:
         """The next of one stream (paid or free): highest effective level, then oldest.
 
-        Each deque's head is its oldest, so also its most aged: heads suffice.
+        Each deque's first message not held is its oldest ready one, so also
+        its most aged: those suffice.
         """
         best: Message | None = None
         best_key: tuple[int, int] | None = None
         for level in _LEVELS:
-            if streams[level]:
-                head = streams[level][0]
+            head = next((m for m in streams[level] if m.ready_at <= now), None)
+            if head is not None:
                 key = (self.effective(head, now), -head.seq)
                 if best_key is None or key > best_key:
                     best, best_key = head, key

@@ -14,6 +14,7 @@ from .decisions import Message
 
 __all__ = [
     "Accept",
+    "Approve",
     "BanUser",
     "MarkDropped",
     "MarkFailed",
@@ -30,9 +31,18 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Accept:
-    """A message was accepted: pending until heard. Paid ones must survive a power cut."""
+    """A message was accepted: pending until heard (`held`: until a moderator
+    approves it). Paid ones must survive a power cut."""
 
     message: Message
+    held: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """A held message was approved: pending from now on."""
+
+    id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +114,7 @@ class SetNickname:
 
 Op = (
     Accept
+    | Approve
     | MarkPlaying
     | MarkFinished
     | MarkSkipped

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .decisions import Priority
-from .events import Source
+from .events import Role, Source
 from .filters import FilterRules
 from .limits import LimitPolicy
 from .money import MoneyRules
@@ -117,6 +117,15 @@ class Rules:
     name_max_length: int = 40
     pronunciations: Mapping[str, str] = field(default_factory=dict)  # term -> respelling
     self_nicknames: bool = False  # `!nick <name>`: viewers name themselves
+    # moderation: a free message waits this long before it may play
+    hold_seconds: float = 0.0
+    hold_paid: bool = False
+    # per source, the roles (a sender's highest) whose messages wait for a mod's OK
+    approval: Mapping[Source, frozenset[Role]] = field(default_factory=lambda: {})
+    approval_timeout_seconds: float = 300.0
+    # flood mode: on above this many free messages waiting, off below half
+    flood_threshold: int = 20
+    flood_min_priority: Priority = Priority.HIGH  # free messages below it are refused meanwhile
 
 
 _FORMATTER = string.Formatter()

@@ -24,7 +24,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: state 'failed' (no engine could speak it)
+SCHEMA_VERSION = 3  # 2: state 'failed' (no engine could speak it); 3: 'held' (approval)
 
 Synchronous = Literal["NORMAL", "FULL"]
 
@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS messages (
     interrupt INTEGER NOT NULL, voice TEXT, bits INTEGER NOT NULL, spoken TEXT NOT NULL,
     meta TEXT NOT NULL,  -- JSON object
     state TEXT NOT NULL
-        CHECK (state IN ('pending', 'playing', 'finished', 'skipped', 'dropped', 'failed')),
+        CHECK (state IN ('pending', 'playing', 'finished', 'skipped', 'dropped', 'failed',
+                         'held')),
     reason TEXT NOT NULL DEFAULT '', skipped_by TEXT NOT NULL DEFAULT '',
     accepted_at REAL NOT NULL,  -- wall clock, epoch seconds
     started_at REAL, requeued_at REAL,
@@ -63,7 +64,7 @@ CREATE TABLE IF NOT EXISTS bans (
 ) WITHOUT ROWID;
 """
 
-# v1 -> v2: SQLite cannot change a CHECK in place; rebuild the table, same columns.
+# v1 -> v2 -> v3: SQLite cannot change a CHECK in place; rebuild the table, same columns.
 _FROM_V1 = """
 ALTER TABLE messages RENAME TO messages_v1;
 DROP INDEX IF EXISTS messages_live;

@@ -90,6 +90,7 @@ class State(enum.StrEnum):
     SKIPPED = "skipped"
     DROPPED = "dropped"
     FAILED = "failed"  # no engine could speak it: kept for the history's Replay
+    HELD = "held"  # waits for a moderator's approval
 
     @property
     def ended(self) -> bool:
@@ -97,7 +98,7 @@ class State(enum.StrEnum):
 
 
 _ENDED = frozenset({State.FINISHED, State.SKIPPED, State.DROPPED, State.FAILED})
-_LIVE = (State.PENDING, State.PLAYING)
+_LIVE = (State.PENDING, State.PLAYING, State.HELD)
 # The state machine as data: a live message may go anywhere (requeued,
 # re-started after an engine fallback, finished with no audio), an ended one
 # nowhere. That is the one promise: a message ends exactly once.
@@ -105,10 +106,12 @@ _FROM: dict[State, tuple[State, ...]] = {s: _LIVE for s in State}
 
 # Every Message field but the caller's clock (enums and bools are int/str to
 # SQLite); a new field fails every INSERT until the schema grows a column.
-_FIELDS = tuple(f.name for f in fields(Message) if f.name != "enqueued_at")
+# A hold's end is on the loop's clock, meaningless to the next run: not kept.
+_CLOCKED = frozenset({"enqueued_at", "ready_at"})
+_FIELDS = tuple(f.name for f in fields(Message) if f.name not in _CLOCKED)
 _INSERT = (
     f"INSERT INTO messages ({', '.join(_FIELDS)}, state, accepted_at) "
-    f"VALUES ({', '.join(':' + f for f in _FIELDS)}, 'pending', :accepted_at)"
+    f"VALUES ({', '.join(':' + f for f in _FIELDS)}, :state, :accepted_at)"
 )
 _SELECT = (
     f"SELECT {', '.join(_FIELDS)}, state, reason, skipped_by, accepted_at, started_at, ended_at "
@@ -206,8 +209,8 @@ class Journal:
 
     # --- messages --------------------------------------------------------------
 
-    def record_accepted(self, message: Message) -> None:
-        """Store a just-accepted message as pending; durable on return.
+    def record_accepted(self, message: Message, *, held: bool = False) -> None:
+        """Store a just-accepted message as pending (or `held` for approval).
 
         An id that already ended may come back (its duplicate window passed);
         an id still pending or playing raises :class:`JournalStateError`.
@@ -215,6 +218,7 @@ class Journal:
         row = {f: getattr(message, f) for f in _FIELDS}
         row["meta"] = json.dumps(message.meta, ensure_ascii=False)
         row["accepted_at"] = self._clock()
+        row["state"] = str(State.HELD if held else State.PENDING)
         with self._errors("record"):
             try:
                 self._db.execute(_INSERT, row)
@@ -248,6 +252,10 @@ class Journal:
         """Every engine and retry failed: ended, never heard, kept in the history."""
         self._move(message_id, State.FAILED, "ended_at = :now, reason = :reason", reason=error)
 
+    def approve(self, message_id: str) -> None:
+        """A moderator let a held message into the queue: pending from now."""
+        self._move(message_id, State.PENDING, "requeued_at = :now")
+
     def requeue(self, message_id: str) -> None:
         """Back to pending (interrupted by a higher tier, or replayed at start)."""
         self._move(message_id, State.PENDING, "requeued_at = :now")
@@ -259,6 +267,15 @@ class Journal:
         not the caller's clock: see :func:`~streamer_tts.journal.restore.plan_restore`.
         """
         return self._live(State.PENDING)
+
+    def held(self) -> list[Message]:
+        """Messages waiting for a moderator's approval, in acceptance order."""
+        with self._errors("read"):
+            rows = self._db.execute(
+                f"{_SELECT} WHERE ended_at IS NULL AND state = ? ORDER BY row",
+                (str(State.HELD),),
+            ).fetchall()
+        return [_entry(r).message for r in rows]
 
     def interrupted(self) -> list[Message]:
         """Messages left playing by a crash, in the same order as `pending`."""
@@ -323,8 +340,10 @@ class Journal:
 
     def _apply(self, op: records.Op) -> None:
         match op:
-            case records.Accept(message):
-                self.record_accepted(message)
+            case records.Accept(message, held):
+                self.record_accepted(message, held=held)
+            case records.Approve(mid):
+                self.approve(mid)
             case records.MarkPlaying(mid, spoken):
                 self.mark_playing(mid, spoken=spoken)
             case records.MarkFinished(mid):

@@ -15,6 +15,7 @@ from typing import Any
 import twitchio
 
 from ..core.events import (
+    Approve,
     Ban,
     ChatTTS,
     Cheer,
@@ -32,6 +33,7 @@ from ..core.events import (
     QueueQuery,
     Raid,
     Redemption,
+    Reject,
     Resume,
     Role,
     Say,
@@ -186,6 +188,11 @@ def chat_event(
     lexicon = _lexicon_command(key, user, rest)
     if lexicon is not None:
         return lexicon
+    if key in ("approve", "reject"):  # !ttsok <n|user>
+        target = rest.split()[0].lstrip("@") if rest.split() else ""
+        if not target:
+            return None
+        return (Approve if key == "approve" else Reject)(by=user, target=target)
     command = _COMMANDS.get(key)
     return command(by=user) if command is not None else None
 

@@ -32,6 +32,7 @@ _REASON_WORDS = {
     "queue_full": "the queue is full, try later",
     "duplicate": "already read",
     "disabled": "TTS is off",
+    "flood": "too many messages waiting, try later",
 }
 
 
@@ -46,6 +47,9 @@ class Replies:
             self.say(f"@{decision.by} {decision.detail}")
         elif isinstance(event, ChatTTS) and event.unprompted:
             return  # read-all chat: a refusal is no one's request, stay quiet
+        elif isinstance(decision, Control) and decision.action in ("approve", "reject"):
+            if decision.approved is None and not decision.dropped:  # nothing matched
+                self.say(f"@{decision.by} {decision.detail}")
         elif isinstance(decision, Rejected) and isinstance(event, ChatTTS) and self.enabled:
             words = _REASON_WORDS.get(decision.reason, "refused")
             self.say(f"@{decision.user} not read: {words}")

@@ -50,6 +50,41 @@
     return t < 60 ? `${t}s` : `${Math.floor(t / 60)}m${String(t % 60).padStart(2, "0")}s`;
   }
 
+  // A held message's countdown, ticked locally between snapshots.
+  function holdCell(row, holdS, label = "held ") {
+    const td = document.createElement("td");
+    td.className = "hold";
+    td.dataset.label = label;
+    if (holdS > 0) td.dataset.holdEnd = String(Date.now() / 1000 + holdS);
+    row.appendChild(td);
+    tickHold(td);
+  }
+
+  function tickHold(td) {
+    const left = Number(td.dataset.holdEnd || 0) - Date.now() / 1000;
+    td.textContent = left > 0 ? `${td.dataset.label}${Math.ceil(left)}s` : "";
+  }
+
+  // Messages waiting for a moderator's OK, numbered as !ttsok <n> takes them.
+  function renderHeld(held) {
+    const body = $("held");
+    body.replaceChildren();
+    for (const m of held) {
+      const row = document.createElement("tr");
+      row.dataset.id = m.id;
+      cell(row, String(m.n));
+      cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
+      cell(row, m.user);
+      holdCell(row, m.expires_s, "");
+      cell(row, m.text, "text");
+      row.appendChild(button("Approve", "approve", () => command("approve", { id: m.id })));
+      row.appendChild(button("Reject", "reject", () => command("reject", { id: m.id })));
+      body.appendChild(row);
+    }
+    $("held-count").textContent = String(held.length);
+    $("held-empty").hidden = held.length > 0;
+  }
+
   function render(snap) {
     const p = snap.playing;
     $("now").dataset.id = p ? p.id : "";
@@ -68,12 +103,15 @@
       cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
       cell(row, m.user);
       cell(row, waited(m.waited_s));
+      holdCell(row, m.hold_s);
       cell(row, m.text, "text");
       row.appendChild(button("Remove", "remove", () => command("remove", { id: m.id })));
       body.appendChild(row);
     });
     $("queue-count").textContent = String(snap.queue.length);
     $("queue-empty").hidden = snap.queue.length > 0;
+    renderHeld(snap.held || []);
+    $("flood").hidden = !snap.flood;
   }
 
   async function refresh() {
@@ -170,5 +208,6 @@
     },
   });
   setInterval(refresh, 5000);
+  setInterval(() => document.querySelectorAll("td[data-hold-end]").forEach(tickHold), 1000);
   renderRejections();
 })();
