@@ -449,6 +449,7 @@ class SelfNick(Nick):
     name: ClassVar[str] = "self_nick"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Approve(Command):
     """Let a message waiting for approval join the queue. `target` is its id,
     its number in the approval list, or its author's login (the oldest of theirs)."""
