@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "API_FAILED",
@@ -78,7 +80,7 @@ _secrets: set[str] = set()  # shared by every handler's redactor
 _longest_first: tuple[str, ...] = ()
 
 
-def emit(event: str, /, **fields: Any) -> None:
+def emit(event: str, /, **fields: object) -> None:
     """Log one named event with its fields."""
     _EVENTS.info(event, extra={"fields": fields})
     if _listeners:

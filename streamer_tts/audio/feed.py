@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from streamer_tts.audio.pcm import PcmFormat, fade
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "CUT",

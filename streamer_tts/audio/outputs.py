@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 import wave
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,10 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from streamer_tts.audio.pcm import SAMPLE_WIDTH_BYTES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import pyaudio
+
     from streamer_tts.audio.feed import Feed
 
 __all__ = [
@@ -104,7 +107,7 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def _pyaudio() -> Any:
+def _pyaudio() -> pyaudio.PyAudio:
     """A fresh ``pyaudio.PyAudio`` (imported late: tests and dry runs never need it)."""
     import pyaudio
 
@@ -112,7 +115,7 @@ def _pyaudio() -> Any:
         return pyaudio.PyAudio()
 
 
-def _devices(pa: Any) -> list[DeviceInfo]:
+def _devices(pa: pyaudio.PyAudio) -> list[DeviceInfo]:
     try:
         default_index = pa.get_default_output_device_info()["index"]
     except OSError:
@@ -244,7 +247,7 @@ class PyAudioOutput:
             log.info("output %s started, latency %.1f ms", self.name, self.latency_s * 1000)
 
     def _callback(
-        self, _in: bytes | None, frame_count: int, _time: Any, status: int
+        self, _in: bytes | None, frame_count: int, _time: object, status: int
     ) -> tuple[bytes, int]:
         import pyaudio
 

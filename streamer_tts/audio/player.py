@@ -21,9 +21,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from ..core.decisions import Message
 from ..core.playback import (
     Cut,
     CutAudio,
@@ -40,6 +39,11 @@ from ..speech.base import Engine, EngineError
 from .feed import CUT, FINISHED, LOW, STARTED, UNDERRUN, Feed, FeedEvent
 from .outputs import Output, open_output
 from .pcm import PcmFormat, Resampler, apply_volume, ramp_down
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..core.decisions import Message
 
 __all__ = ["MAX_PREFETCH", "Player", "Report"]
 

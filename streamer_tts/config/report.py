@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.commands import CommandKey
 from ..core.events import Source
-from ..core.rules import Rules
-from .schema import Config
+
+if TYPE_CHECKING:
+    from ..core.rules import Rules
+    from .schema import Config
 
 __all__ = ["rules_table"]
 

@@ -13,8 +13,8 @@ skip, a moderator dropping a user's messages).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .decisions import (
     Accepted,
@@ -57,6 +57,9 @@ from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
 __all__ = ["MAX_SEEN_IDS", "Admission", "OnAir"]
 
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
@@ -73,7 +76,7 @@ class OnAir:
     and every message taken out of the queue (committed or heard)."""
 
     playing: Message | None = None
-    taken: Mapping[str, Message] = field(default_factory=dict)
+    taken: Mapping[str, Message] = field(default_factory=dict[str, Message])
 
 
 _NOTHING = OnAir()

@@ -15,9 +15,12 @@ lost.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .decisions import Message, Priority
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["MAX_PAID_OVERFLOW", "MessageQueue"]
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .decisions import Priority
 from .events import Source
@@ -18,6 +18,9 @@ from .limits import LimitPolicy
 from .money import MoneyRules
 from .permissions import Permissions
 from .tiers import Tier, TierTable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_SOURCES",

@@ -67,7 +67,11 @@ class Engine(Protocol):
     """A speech engine; one instance owns its model or socket."""
 
     name: str
-    format: PcmFormat
+
+    @property
+    def format(self) -> PcmFormat:
+        """Read-only here, so a wrapper may pass its inner engine's through."""
+        ...
 
     async def start(self) -> None:
         """Load, connect and validate; raises EngineConfigError for bad config."""

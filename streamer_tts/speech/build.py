@@ -9,14 +9,15 @@ when no engine at all could start does `start()` raise, as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Final
 
 from .. import logs
-from ..config.schema import Config
 from .base import Engine, EngineError, PcmFormat, Synthesis
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ..config.schema import Config
     from ..config.schema import Engine as EngineSection
 
 __all__ = ["ENGINE_UNAVAILABLE", "OptionalEngine", "build_engines", "make_engine"]

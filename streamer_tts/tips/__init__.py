@@ -7,13 +7,14 @@ daemon runs. Tips go through the same admission core and journal as cheers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import logs
 from ..core.events import Source
 from .common import Connector, TipSink
 
 if TYPE_CHECKING:
+    from ..api.server import ControlApi
     from ..conductor import Conductor
     from ..config import Config
 
@@ -33,7 +34,7 @@ class Tips:
             await connector.stop()
 
 
-def start_all(config: Config, conductor: Conductor, api: Any = None) -> Tips:
+def start_all(config: Config, conductor: Conductor, api: ControlApi | None = None) -> Tips:
     """Start the enabled tip sources; `api` (the control API) serves Ko-fi's webhook."""
     from .kofi import Kofi
     from .streamelements import StreamElements

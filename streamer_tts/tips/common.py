@@ -221,6 +221,6 @@ def http_session() -> aiohttp.ClientSession:
     )
 
 
-def obj(value: Any) -> dict[str, Any]:
+def obj(value: object) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (missing keys stay missing)."""
     return value if isinstance(value, dict) else {}

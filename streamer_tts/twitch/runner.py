@@ -15,15 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 import twitchio
 
 from .. import logs, systemd
-from ..config.schema import Config
 from .bot import TTSBot
 from .scopes import TwitchStartError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config.schema import Config
 
 __all__ = ["RETRY_MAX_S", "START_TIMEOUT_S", "TwitchDied", "TwitchRunner", "is_transient"]
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import runpy
 import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .server import TwitchSim
+
+if TYPE_CHECKING:
+    import os
 
 __all__ = ["ScriptError", "load_script", "main", "play", "validate_script"]
 
@@ -37,32 +39,38 @@ async def play(sim: TwitchSim, script: Sequence[Mapping[str, Any]], *, speed: fl
 
 async def _step(self: TwitchSim, s: Mapping[str, Any]) -> None:
     """One step, as the simulator's Python API does it."""
+    # "user" is required (s["user"]) by every action but the gifts and delete
     user, text, tier = s.get("user"), s.get("text", ""), _tier(s.get("tier", 1))
     match s["do"]:
         case "chat":
-            await self.chat(user, text, badges=s.get("badges"), message_id=s.get("message_id"))
+            await self.chat(s["user"], text, badges=s.get("badges"), message_id=s.get("message_id"))
         case "cheer":
-            await self.cheer(user, int(s["bits"]), text, anonymous=s.get("anonymous", False))
+            await self.cheer(s["user"], int(s["bits"]), text, anonymous=s.get("anonymous", False))
         case "sub":
-            await self.sub(user, tier=tier, is_prime=s.get("prime", False))
+            await self.sub(s["user"], tier=tier, is_prime=s.get("prime", False))
         case "resub":
             streak, prime = s.get("streak"), s.get("prime", False)
-            await self.resub(user, int(s["months"]), text, tier=tier, streak=streak, is_prime=prime)
+            await self.resub(
+                s["user"], int(s["months"]), text, tier=tier, streak=streak, is_prime=prime
+            )
         case "gift":
             await self.sub_gift(user, s["to"], tier=tier)
         case "community_gift":
             await self.community_gift(user, int(s["count"]), tier=tier)
         case "raid":
-            await self.raid(user, int(s.get("viewers", 10)))
+            await self.raid(s["user"], int(s.get("viewers", 10)))
         case "redeem":
-            await self.redeem(user, s["reward"], text)
+            await self.redeem(s["user"], s["reward"], text)
         case "follow":
-            await self.follow(user)
+            await self.follow(s["user"])
         case "delete":
-            if message_id := s.get("message_id") or self.last_message_of(user):
+            message_id = s.get("message_id")
+            if not message_id and user is not None:
+                message_id = self.last_message_of(user)
+            if message_id:
                 await self.delete_message(message_id)
         case "timeout" | "ban":
-            await self.clear_user(user)
+            await self.clear_user(s["user"])
         case "clear":
             await self.clear_chat()
         case "reconnect":

@@ -19,11 +19,9 @@ By hand: ``python -m streamer_tts.twitch_sim --port 8080 [--script demo.yaml]``.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from aiohttp import web
@@ -35,6 +33,10 @@ from .happenings import SimEvents
 from .oauth_helix import MAX_CHAT_CHARS as MAX_CHAT_CHARS
 from .oauth_helix import SimHttp, SimRequest, _Fail, _Token
 from .shapes import Event, SimUser
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = ["DEFAULT_BOT", "DEFAULT_BROADCASTER", "SimRequest", "SimUser", "TwitchSim"]
 
