@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, Protocol, runtime_checkable
 
-from streamer_tts.audio.pcm import PcmFormat
+from streamer_tts.core.pcm_format import PcmFormat
 
 __all__ = [
     "Engine",
