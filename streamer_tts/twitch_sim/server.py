@@ -33,6 +33,7 @@ from .happenings import SimEvents
 from .oauth_helix import MAX_CHAT_CHARS as MAX_CHAT_CHARS
 from .oauth_helix import SimHttp, SimRequest, _Fail, _Token
 from .shapes import Event, SimUser
+from .steps import play
 
 if TYPE_CHECKING:
     import os
@@ -186,9 +187,7 @@ class TwitchSim(SimEvents, SimEventSub, SimHttp):
     # --- scripts -----------------------------------------------------------------------------
 
     async def play(self, script: Sequence[Mapping[str, Any]], *, speed: float = 1.0) -> None:
-        """Play script steps (see :func:`.script.load_script`) at ``at`` / ``speed``."""
-        from .script import play
-
+        """Play script steps (see :func:`.steps.validate_script`) at ``at`` / ``speed``."""
         await play(self, script, speed=speed)
 
     def twitch_config(self, tokens_file: str | os.PathLike[str]) -> dict[str, Any]:
