@@ -27,8 +27,15 @@ __all__ = [
     "DAEMON_STARTED",
     "DAEMON_STOPPED",
     "DAEMON_STOPPING",
+    "ENGINE_UNAVAILABLE",
     "JOURNAL_DEGRADED",
     "JOURNAL_FAILED",
+    "TIPS_CONNECTED",
+    "TIPS_DISCONNECTED",
+    "TIPS_FAILED",
+    "TIPS_IGNORED",
+    "TIPS_RECEIVED",
+    "TIPS_UNKNOWN_CURRENCY",
     "TTS_ACCEPTED",
     "TTS_CONTROL",
     "TTS_DROPPED",
@@ -42,7 +49,9 @@ __all__ = [
     "TTS_STARTED",
     "TWITCH_BAD_PAYLOAD",
     "TWITCH_CONNECTED",
+    "TWITCH_FAILED",
     "TWITCH_REVOKED",
+    "TWITCH_UNREACHABLE",
     "add_listener",
     "emit",
     "setup_logging",
@@ -72,7 +81,16 @@ API_FAILED = "api.failed"  # error
 BOT_READY = "bot.ready"
 TWITCH_CONNECTED = "twitch.connected"  # session
 TWITCH_REVOKED = "twitch.revoked"
-TWITCH_BAD_PAYLOAD = "twitch.bad_payload"
+TWITCH_BAD_PAYLOAD = "twitch.bad_payload"  # kind, error
+TWITCH_FAILED = "twitch.failed"  # error (refused at start: config or token)
+TWITCH_UNREACHABLE = "twitch.unreachable"  # error, retry_in_s
+ENGINE_UNAVAILABLE = "engine.unavailable"  # engine, error (the other engine speaks)
+TIPS_CONNECTED = "tips.connected"  # source (kofi: url)
+TIPS_DISCONNECTED = "tips.disconnected"  # source, error, retry_in_s
+TIPS_RECEIVED = "tips.received"  # source, id, amount, currency
+TIPS_IGNORED = "tips.ignored"  # source, reason
+TIPS_UNKNOWN_CURRENCY = "tips.unknown_currency"  # source, currency, detail
+TIPS_FAILED = "tips.failed"  # source, error (id, for one tip)
 
 _EVENTS = logging.getLogger("streamer_tts.events")
 _listeners: list[Callable[[dict[str, Any]], None]] = []

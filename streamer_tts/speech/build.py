@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["ENGINE_UNAVAILABLE", "OptionalEngine", "build_engines", "make_engine"]
 
 _LOG = logging.getLogger(__name__)
-ENGINE_UNAVAILABLE: Final = "engine.unavailable"  # engine, error
+ENGINE_UNAVAILABLE: Final = logs.ENGINE_UNAVAILABLE  # kept here too: tests import it
 
 
 class _Refused:

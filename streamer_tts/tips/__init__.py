@@ -68,7 +68,7 @@ def start_all(config: Config, conductor: Conductor, api: ControlApi | None = Non
     if kofi.enabled and kofi.verification_token is not None:
         if api is None:
             logs.emit(
-                "tips.failed",
+                logs.TIPS_FAILED,
                 source="kofi",
                 error="the Ko-fi webhook is served by the control API, which is not running",
             )
@@ -80,5 +80,5 @@ def start_all(config: Config, conductor: Conductor, api: ControlApi | None = Non
             )
             api.webhooks.handlers["kofi"] = hook.handle
             tips.webhooks.append(Source.KOFI)
-            logs.emit("tips.connected", source="kofi", url=f"{api.url}/webhooks/kofi")
+            logs.emit(logs.TIPS_CONNECTED, source="kofi", url=f"{api.url}/webhooks/kofi")
     return tips

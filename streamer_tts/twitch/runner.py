@@ -110,7 +110,7 @@ class TwitchRunner:
             raise
         except Exception as e:
             log.error("the Twitch bot failed: %s", _describe(e), exc_info=e)
-            logs.emit("twitch.failed", error=_describe(e))
+            logs.emit(logs.TWITCH_FAILED, error=_describe(e))
             raise TwitchDied(_describe(e)) from e
 
     async def _run(self) -> None:
@@ -130,7 +130,7 @@ class TwitchRunner:
                     ) from None
                 if not is_transient(e):
                     raise
-                logs.emit("twitch.unreachable", error=_describe(e), retry_in_s=delay)
+                logs.emit(logs.TWITCH_UNREACHABLE, error=_describe(e), retry_in_s=delay)
                 systemd.status(f"waiting for Twitch (retry in {delay:g} s)")
                 self._settled.set()
                 await asyncio.sleep(delay)
