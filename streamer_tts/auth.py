@@ -87,7 +87,7 @@ async def _auth(config: Config, port: int, *, want_broadcaster: bool, timeout_s:
     point_at(twitch.endpoints.api, twitch.endpoints.auth, twitch.endpoints.eventsub)
     client = _AuthClient(config, Path(twitch.tokens_file), port)
     await client.login(load_tokens=False, save_tokens=False)
-    await client._adapter.run()
+    await client.adapter.run()
     base = f"http://localhost:{port}/oauth?force_verify=true&scopes="
     print("1. Open this URL in a browser logged in as the BOT account and approve:")
     print("   " + base + "%20".join(BOT_SCOPES))

@@ -47,7 +47,7 @@ from streamer_tts.speech.base import (
 )
 
 if TYPE_CHECKING:
-    from cartesia.lib._tts import AsyncTTSResourceConnection, AsyncWebSocketContext
+    from cartesia.resources.tts import AsyncTTSResourceConnection, AsyncWebSocketContext
     from websockets.asyncio.client import ClientConnection
 
 __all__ = ["CartesiaEngine", "CartesiaSynthesis", "plain_transcript"]

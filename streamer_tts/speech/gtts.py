@@ -61,7 +61,11 @@ def decode_mp3(data: bytes, sample_rate: int = _RATE_HZ) -> bytes:
 
 
 def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: float) -> gTTS:
-    """A gTTS whose requests go to `url` instead of https://translate.google.<tld>."""
+    """A gTTS whose requests go to `url` instead of https://translate.google.<tld>.
+
+    gTTS 2.5.4 has no public way to set its endpoint: this is the one place
+    that leans on its privates (`_prepare_requests`, `_translate_url`).
+    """
     from gtts import gTTS
     from gtts.tts import gTTSError
     from gtts.utils import _translate_url

@@ -114,7 +114,7 @@ class TwitchSim(SimEvents, SimEventSub, SimHttp):
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the port bound, when asked for port 0
 
     async def stop(self) -> None:
         """Close every socket (1001) and the server. Close bots first, or they retry forever."""
