@@ -8,6 +8,7 @@ from ..core.commands import CommandKey
 from ..core.events import Source
 
 if TYPE_CHECKING:
+    from ..core.limits import RateSpec
     from ..core.rules import Rules
     from .schema import Config
 
@@ -28,10 +29,10 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> 
     return "\n".join(out)
 
 
-def _rate(spec: object) -> str:
+def _rate(spec: RateSpec | None) -> str:
     if spec is None:
         return "unlimited"
-    return f"{spec.rate} per {spec.per_seconds:g} s"  # type: ignore[attr-defined]
+    return f"{spec.rate} per {spec.per_seconds:g} s"
 
 
 def rules_table(config: Config, rules: Rules) -> str:

@@ -70,7 +70,7 @@ def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: flo
     from gtts.tts import gTTSError
     from gtts.utils import _translate_url
 
-    class _Tts(gTTS):  # type: ignore[misc]
+    class _Tts(gTTS):
         def _prepare_requests(self) -> list[requests.PreparedRequest]:
             prepared: list[requests.PreparedRequest] = super()._prepare_requests()
             if url is not None:

@@ -122,7 +122,8 @@ def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
     session = onnxruntime.InferenceSession(
         voice_path, sess_options=options, providers=["CPUExecutionProvider"]
     )
-    voice = PiperVoice(session=_Session(session), config=config)  # type: ignore[arg-type]
+    # _Session stands in for the InferenceSession: Piper only calls its run()
+    voice = PiperVoice(session=_Session(session), config=config)  # pyright: ignore[reportArgumentType]
     # The first run of a fresh session is ~3x slower (allocations, kernel
     # choice): pay it here, not on the first viewer's message.
     for _ in voice.synthesize(_WARM_UP_TEXT):
