@@ -39,13 +39,16 @@ devices: setup
 auth: setup
 	$(BIN)/python bot.py auth --config $(CONFIG)
 
-test: setup
+# the checks first: a type error or a knot fails fast, before the slow suite
+test: lint
 	@scripts/system-deps $(TEST_PACKAGES)
 	$(BIN)/python -m pytest
 
+# pyright: strict on streamer_tts/core, standard elsewhere ([tool.pyright])
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/pyright
 
 fmt: setup
 	$(BIN)/ruff format .

@@ -12,16 +12,18 @@ counted and shown in systemd's status line.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs, systemd
 from .core import records
-from .core.admission import Admission
 from .core.decisions import Accepted, Decision
 from .core.playback import Note, Report
 from .inbox import Ask
 from .journal.writer import Batch, JournalUnavailable, JournalWriter, Written
 from .views import log_report
+
+if TYPE_CHECKING:
+    from .core.admission import Admission
 
 __all__ = ["Announcer", "Reply", "reply"]
 

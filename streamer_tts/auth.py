@@ -14,14 +14,18 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import twitchio
 from twitchio import web
 
-from .config import Config
 from .secrets_file import read_secret_file, write_secret_file
 from .twitch.bot import BOT_SCOPES, BROADCASTER_SCOPES, point_at
+
+if TYPE_CHECKING:
+    from twitchio.authentication import UserTokenPayload
+
+    from .config import Config
 
 __all__ = ["AUTH_PORT", "broadcaster_scopes", "run_auth"]
 
@@ -54,7 +58,7 @@ class _AuthClient(twitchio.Client):
         self.tokens_file = tokens_file
         self.authorised: asyncio.Queue[tuple[str, str, list[str]]] = asyncio.Queue()
 
-    async def event_oauth_authorized(self, payload: Any) -> None:
+    async def event_oauth_authorized(self, payload: UserTokenPayload) -> None:
         token, refresh = payload["access_token"], payload["refresh_token"]
         resp = await self.add_token(token, refresh)
         existing: dict[str, Any] = {}
@@ -83,7 +87,7 @@ async def _auth(config: Config, port: int, *, want_broadcaster: bool, timeout_s:
     point_at(twitch.endpoints.api, twitch.endpoints.auth, twitch.endpoints.eventsub)
     client = _AuthClient(config, Path(twitch.tokens_file), port)
     await client.login(load_tokens=False, save_tokens=False)
-    await client._adapter.run()
+    await client.adapter.run()
     base = f"http://localhost:{port}/oauth?force_verify=true&scopes="
     print("1. Open this URL in a browser logged in as the BOT account and approve:")
     print("   " + base + "%20".join(BOT_SCOPES))

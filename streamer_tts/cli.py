@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .secrets_file import SecretFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .config import Config
 
 __all__ = ["main"]
 
@@ -121,7 +126,7 @@ class _ConfigExit(Exception):
         self.lines = lines
 
 
-def _load(path: Path, *, read_emotes: bool = True):
+def _load(path: Path, *, read_emotes: bool = True) -> Config:
     from .config import ConfigError, load_config
 
     try:

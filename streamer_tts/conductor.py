@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .announce import Announcer, Reply, reply
-from .audio.player import Player
 from .core import playback as pb
 from .core import records
-from .core.admission import Admission
-from .core.decisions import Decision
 from .core.events import Command, DeleteMessage, Incoming, PurgeUser
 from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload, Wake
 from .journal import Journal
 from .journal.writer import JournalWriter, Written
 from .views import Queries
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .audio.player import Player
+    from .core.admission import Admission
+    from .core.decisions import Decision
+    from .journal import Journal
 
 __all__ = ["INBOX_SIZE", "Conductor"]
 

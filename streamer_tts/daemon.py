@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +35,10 @@ from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from .api.server import ControlApi
+    from .twitch.bot import TTSBot
     from .twitch.runner import TwitchRunner
 
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
@@ -163,7 +166,7 @@ async def _start_bot(daemon: Daemon) -> TwitchRunner:
     unreachable (it keeps trying behind, see twitch/runner.py)."""
     from .twitch.runner import TwitchRunner
 
-    def ready(bot: Any) -> None:
+    def ready(bot: TTSBot) -> None:
         daemon.conductor.on_decision = bot.on_decision
 
     runner = TwitchRunner(daemon.config, daemon.conductor.submit, on_ready=ready)
@@ -261,7 +264,7 @@ async def serve(
     return code
 
 
-async def _start_api(daemon: Daemon, config: Config) -> Any:
+async def _start_api(daemon: Daemon, config: Config) -> ControlApi | None:
     """The control API with its metrics; a port in use is logged, not fatal."""
     from .api.metrics import Metrics
     from .api.server import ControlApi

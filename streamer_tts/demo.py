@@ -89,7 +89,8 @@ def _show_api(daemon: Daemon) -> None:
 
 async def _play(sim: TwitchSim, daemon: Daemon, speed: float, tips: DemoProviders) -> None:
     _show_api(daemon)
-    script = load_script(resources.files("streamer_tts.demo_assets").joinpath("script.yaml"))
+    with resources.as_file(resources.files("streamer_tts.demo_assets") / "script.yaml") as path:
+        script = load_script(path)
     skipper = asyncio.create_task(_mod_skips(sim))
     await sim.play(script, speed=speed)
     if daemon.api is not None:  # one tip from each provider's stand-in

@@ -18,12 +18,14 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "BTTV_URL",
@@ -75,13 +77,13 @@ def _names(items: object, key: str) -> list[str]:
     return out
 
 
-def _seventv(data: Any) -> list[str]:
+def _seventv(data: object) -> list[str]:
     # channel: {"emote_set": {"emotes": [{"name"}]}}; global set: {"emotes": [...]}
     emote_set = data.get("emote_set", data) if isinstance(data, dict) else None
     return _names(emote_set.get("emotes") if isinstance(emote_set, dict) else None, "name")
 
 
-def _bttv(data: Any) -> list[str]:
+def _bttv(data: object) -> list[str]:
     # channel: {"channelEmotes": [{"code"}], "sharedEmotes": [...]}; global: [{"code"}]
     if isinstance(data, list):
         return _names(data, "code")
@@ -90,7 +92,7 @@ def _bttv(data: Any) -> list[str]:
     return _names(data.get("channelEmotes"), "code") + _names(data.get("sharedEmotes"), "code")
 
 
-def _ffz(data: Any) -> list[str]:
+def _ffz(data: object) -> list[str]:
     # {"sets": {"<id>": {"emoticons": [{"name"}]}}}: the room's set(s), or the default sets
     sets = data.get("sets") if isinstance(data, dict) else None
     if not isinstance(sets, dict):

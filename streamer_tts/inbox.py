@@ -14,11 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .core.decisions import Decision
 from .core.events import Incoming
-from .core.rules import Rules
+
+if TYPE_CHECKING:
+    from .core.decisions import Decision
+    from .core.rules import Rules
 
 __all__ = ["INBOX_SIZE", "Ask", "Halt", "Inbox", "Reload", "Wake"]
 

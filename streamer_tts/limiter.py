@@ -9,9 +9,12 @@ from the event loop thread (the conductor task).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiolimiter import AsyncLimiter
 
-from .core.limits import RateSpec
+if TYPE_CHECKING:
+    from .core.limits import RateSpec
 
 __all__ = ["AiolimiterGate", "aiolimiter_gate"]
 

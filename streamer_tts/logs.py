@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "API_FAILED",
@@ -28,10 +30,17 @@ __all__ = [
     "DAEMON_STARTED",
     "DAEMON_STOPPED",
     "DAEMON_STOPPING",
+    "ENGINE_UNAVAILABLE",
     "JOURNAL_DEGRADED",
     "JOURNAL_FAILED",
     "QUEUE_FLOOD_OFF",
     "QUEUE_FLOOD_ON",
+    "TIPS_CONNECTED",
+    "TIPS_DISCONNECTED",
+    "TIPS_FAILED",
+    "TIPS_IGNORED",
+    "TIPS_RECEIVED",
+    "TIPS_UNKNOWN_CURRENCY",
     "TTS_ACCEPTED",
     "TTS_APPROVED",
     "TTS_CONTROL",
@@ -47,7 +56,9 @@ __all__ = [
     "TTS_STARTED",
     "TWITCH_BAD_PAYLOAD",
     "TWITCH_CONNECTED",
+    "TWITCH_FAILED",
     "TWITCH_REVOKED",
+    "TWITCH_UNREACHABLE",
     "add_listener",
     "emit",
     "setup_logging",
@@ -81,7 +92,16 @@ API_FAILED = "api.failed"  # error
 BOT_READY = "bot.ready"
 TWITCH_CONNECTED = "twitch.connected"  # session
 TWITCH_REVOKED = "twitch.revoked"
-TWITCH_BAD_PAYLOAD = "twitch.bad_payload"
+TWITCH_BAD_PAYLOAD = "twitch.bad_payload"  # kind, error
+TWITCH_FAILED = "twitch.failed"  # error (refused at start: config or token)
+TWITCH_UNREACHABLE = "twitch.unreachable"  # error, retry_in_s
+ENGINE_UNAVAILABLE = "engine.unavailable"  # engine, error (the other engine speaks)
+TIPS_CONNECTED = "tips.connected"  # source (kofi: url)
+TIPS_DISCONNECTED = "tips.disconnected"  # source, error, retry_in_s
+TIPS_RECEIVED = "tips.received"  # source, id, amount, currency
+TIPS_IGNORED = "tips.ignored"  # source, reason
+TIPS_UNKNOWN_CURRENCY = "tips.unknown_currency"  # source, currency, detail
+TIPS_FAILED = "tips.failed"  # source, error (id, for one tip)
 AUDIO_UNDERRUN = "audio.underrun"  # id, ms: silence inside a message (its audio came late)
 AUDIO_LOST = "audio.lost"  # error: the output device stopped taking audio
 AUDIO_RESTORED = "audio.restored"  # after_s: the device was reopened
@@ -92,7 +112,7 @@ _secrets: set[str] = set()  # shared by every handler's redactor
 _longest_first: tuple[str, ...] = ()
 
 
-def emit(event: str, /, **fields: Any) -> None:
+def emit(event: str, /, **fields: object) -> None:
     """Log one named event with its fields."""
     _EVENTS.info(event, extra={"fields": fields})
     if _listeners:

@@ -15,7 +15,10 @@ import errno
 import os
 import secrets
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["SecretFileError", "create_secret_file", "read_secret_file", "write_secret_file"]
 

@@ -7,16 +7,19 @@ is the control API's side of the conductor (`snapshot`, `history`, `ask`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import logs
-from .core.admission import Admission
-from .core.decisions import Decision, Message
 from .core.playback import Note, Playback, Report
 from .inbox import Ask
-from .journal import Entry
-from .journal.writer import JournalWriter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .core.admission import Admission
+    from .core.decisions import Decision, Message
+    from .journal import Entry
+    from .journal.writer import JournalWriter
 
 __all__ = ["Queries", "describe", "held_row", "history_rows", "log_report", "queue_row"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -82,7 +82,7 @@ def _id(value: object) -> str:
     return value
 
 
-def _text(max_chars: int, *, required: bool) -> Any:
+def _text(max_chars: int, *, required: bool) -> BeforeValidator:
     def check(value: object) -> str:
         if not isinstance(value, str):
             raise ValueError("must be a string")

@@ -8,12 +8,16 @@ One registry per daemon, so tests and two daemons never share counters.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from .. import logs
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
 
@@ -87,32 +91,32 @@ class Metrics:
     def observe(self, record: dict[str, Any]) -> None:
         """An event-log listener: turn one event into figures."""
         event = record.get("event")
-        if event == "tts.accepted":
+        if event == logs.TTS_ACCEPTED:
             self.accepted.labels(record.get("source") or "?").inc()
-        elif event == "tts.rejected":
+        elif event == logs.TTS_REJECTED:
             self.rejected.labels(record.get("source") or "-", record.get("reason") or "?").inc()
-        elif event == "tts.dropped":
+        elif event == logs.TTS_DROPPED:
             self.dropped.labels(record.get("reason") or "?").inc()
-        elif event == "tts.finished":
+        elif event == logs.TTS_FINISHED:
             self.finished.inc()
-        elif event == "tts.skipped":
+        elif event == logs.TTS_SKIPPED:
             self.skipped.inc()
-        elif event == "tts.failed":
+        elif event == logs.TTS_FAILED:
             self.failures.labels(record.get("engine") or "?").inc()
-        elif event == "tts.started":
+        elif event == logs.TTS_STARTED:
             if record.get("first_audio_ms") is not None:
                 self.first_audio.observe(float(record["first_audio_ms"]) / 1000)
             if record.get("engine") not in (None, "", self.primary):
                 self.fallbacks.inc()
-        elif event == "tts.silenced" and record.get("after_ms") is not None:
+        elif event == logs.TTS_SILENCED and record.get("after_ms") is not None:
             self.skip_latency.observe(float(record["after_ms"]) / 1000)
-        elif event == "tips.received":
+        elif event == logs.TIPS_RECEIVED:
             labels = (record.get("source") or "?", record.get("currency") or "?")
             self.tips.labels(*labels).inc()
             self.tip_amount.labels(*labels).inc(float(record.get("amount") or 0))
-        elif event == "audio.underrun":
+        elif event == logs.AUDIO_UNDERRUN:
             self.underruns.inc()
-        elif event == "twitch.connected":
+        elif event == logs.TWITCH_CONNECTED:
             self.reconnects.inc()
 
     def render(self) -> bytes:

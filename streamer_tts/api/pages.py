@@ -37,9 +37,12 @@ _HEADERS = {
 }
 
 
+_PACKAGE = __name__.rpartition(".")[0]  # streamer_tts.api, where static/ lives
+
+
 def _read(name: str) -> str | None:
     try:
-        return resources.files(__package__).joinpath("static", name).read_text("utf-8")
+        return resources.files(_PACKAGE).joinpath("static", name).read_text("utf-8")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return None
 

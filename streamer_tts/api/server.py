@@ -65,6 +65,8 @@ from .pages import OVERLAY_ASSETS, add_pages
 from .token import overlay_token
 
 if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler
+
     from ..conductor import Conductor
 
 __all__ = ["MAX_BODY_BYTES", "ControlApi"]
@@ -125,9 +127,8 @@ class ControlApi:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if server is not None and server.sockets:
-            self.port = server.sockets[0].getsockname()[1]
+        if self._runner.addresses:  # the port bound, when asked for port 0
+            self.port = self._runner.addresses[0][1]
         self._remove_listener = logs.add_listener(self._on_event)
         logs.emit(logs.API_READY, url=self.url)
 
@@ -147,7 +148,7 @@ class ControlApi:
     # --- guard: host, token, scope, origin -----------------------------------------------
 
     @web.middleware
-    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(WEBHOOKS):  # a provider's own secret, checked there
             return await handler(request)
         host = request.headers.get("Host", "")
@@ -405,7 +406,7 @@ if set(_HANDLERS) != set(MESSAGE_TYPES):  # every message type has exactly one h
     raise TypeError(f"API handlers {sorted(_HANDLERS)} != message types {sorted(MESSAGE_TYPES)}")
 
 
-def _build(kind: Callable[..., object], **fields: Any) -> object:
+def _build(kind: Callable[..., object], **fields: object) -> object:
     """A core event from checked fields; should the core still refuse one, the
     client hears why (400), the daemon does not fail (500)."""
     try:

@@ -13,9 +13,12 @@ import hashlib
 import hmac
 import secrets
 from base64 import urlsafe_b64encode
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..secrets_file import SecretFileError, create_secret_file, read_secret_file
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["TOKEN_FILE", "api_token", "overlay_token"]
 

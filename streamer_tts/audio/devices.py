@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+if TYPE_CHECKING:
+    import pyaudio
 
 __all__ = [
     "DEFAULT_DEVICE",
@@ -64,7 +69,7 @@ def _stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def new_pyaudio() -> Any:
+def new_pyaudio() -> pyaudio.PyAudio:
     """A fresh ``pyaudio.PyAudio`` (imported late: tests and dry runs never need it)."""
     import pyaudio
 
@@ -72,7 +77,7 @@ def new_pyaudio() -> Any:
         return pyaudio.PyAudio()
 
 
-def output_devices(pa: Any) -> list[DeviceInfo]:
+def output_devices(pa: pyaudio.PyAudio) -> list[DeviceInfo]:
     try:
         default_index = pa.get_default_output_device_info()["index"]
     except OSError:

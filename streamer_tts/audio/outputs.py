@@ -28,7 +28,6 @@ import os
 import threading
 import time
 import wave
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -47,6 +46,8 @@ from streamer_tts.audio.devices import (
 from streamer_tts.audio.pcm import SAMPLE_WIDTH_BYTES
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from streamer_tts.audio.feed import Feed
 
 __all__ = [
@@ -272,7 +273,7 @@ class PyAudioOutput(_Health):
             raise OutputError(f"cannot open output device {self._device!r}: {exc}") from exc
 
     def _callback(
-        self, _in: bytes | None, frame_count: int, _time: Any, status: int
+        self, _in: bytes | None, frame_count: int, _time: object, status: int
     ) -> tuple[bytes, int]:
         import pyaudio
 
@@ -328,7 +329,7 @@ class PyAudioOutput(_Health):
             return f"the device took no audio for {stalled_s:.1f} s"
         return None
 
-    def _emit(self, event: str, **fields: Any) -> None:
+    def _emit(self, event: str, **fields: object) -> None:
         """Log on the event loop that started us (log listeners live there)."""
         loop = self._loop
         if loop is None:

@@ -11,10 +11,10 @@ All functions are pure: bytes in, new bytes out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import soxr
+
+from ..core.pcm_format import SAMPLE_WIDTH_BYTES, PcmFormat
 
 __all__ = [
     "SAMPLE_WIDTH_BYTES",
@@ -29,47 +29,10 @@ __all__ = [
     "silence",
 ]
 
-SAMPLE_WIDTH_BYTES = 2
-"""s16le: two bytes per sample, per channel."""
-
 _INT16_MIN = -32768
 _INT16_MAX = 32767
 _SOXR_QUALITY = "HQ"
 """soxr's default: transparent for speech, cheap enough to run per chunk."""
-
-
-@dataclass(frozen=True, slots=True)
-class PcmFormat:
-    """Shape of a raw s16le stream."""
-
-    sample_rate: int
-    """Hertz."""
-    channels: int = 1
-
-    def __post_init__(self) -> None:
-        if self.sample_rate <= 0:
-            raise ValueError(f"sample_rate must be positive, got {self.sample_rate}")
-        if self.channels <= 0:
-            raise ValueError(f"channels must be positive, got {self.channels}")
-
-    @property
-    def bytes_per_frame(self) -> int:
-        """One sample for every channel."""
-        return SAMPLE_WIDTH_BYTES * self.channels
-
-    def frames(self, nbytes: int) -> int:
-        """Whole frames in ``nbytes`` (a trailing partial frame is not counted)."""
-        return nbytes // self.bytes_per_frame
-
-    def nbytes(self, frames: int) -> int:
-        return frames * self.bytes_per_frame
-
-    def seconds(self, nbytes: int) -> float:
-        return self.frames(nbytes) / self.sample_rate
-
-    def frames_for_ms(self, ms: float) -> int:
-        """Frames in ``ms`` milliseconds, rounded to the nearest frame."""
-        return round(ms * self.sample_rate / 1000)
 
 
 def _samples(pcm: bytes | bytearray | memoryview) -> np.ndarray:

@@ -21,10 +21,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import logs
-from ..core.decisions import Message
 from ..core.playback import (
     Cut,
     CutAudio,
@@ -42,6 +41,11 @@ from ..speech.base import Engine, EngineError
 from .feed import CUT, FINISHED, LOST, LOW, STARTED, UNDERRUN, Feed, FeedEvent
 from .outputs import Output, open_output
 from .pcm import PcmFormat, Resampler, apply_volume, ramp_down
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..core.decisions import Message
 
 __all__ = ["MAX_PREFETCH", "Player", "Report"]
 

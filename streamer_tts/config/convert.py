@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.commands import CommandKey
 from ..core.decisions import Priority
 from ..core.events import Role, Source
@@ -11,7 +13,9 @@ from ..core.money import DEFAULT_RATES, MoneyRules
 from ..core.permissions import DEFAULT_PERMISSIONS, Permissions
 from ..core.rules import DEFAULT_SOURCES, NameMode, Rules, SourceRule
 from ..core.tiers import Tier, TierTable
-from .schema import Config, Rate
+
+if TYPE_CHECKING:
+    from .schema import Config, Rate
 
 __all__ = ["to_rules"]
 

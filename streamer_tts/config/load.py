@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Set
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from .schema import Config
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Set
 
 __all__ = ["ConfigError", "load_config", "parse_config", "read_dotenv", "secrets_of"]
 
@@ -105,6 +107,7 @@ def parse_config(
     missing: dict[tuple[str, ...], str] = {}
     filled: set[str] = set()
     data = _expand(data, env, refs, (), missing, filled)
+    assert isinstance(data, dict)  # a mapping expands to a mapping
     problems: list[str] = []
     try:
         config = Config.model_validate(data)
@@ -167,18 +170,18 @@ def _read_emote_lists(config: Config, base_dir: Path) -> list[str]:
     if len(names) > MAX_EMOTE_NAMES:
         problems.append(f"filters.emote_lists: over {MAX_EMOTE_NAMES} names")
     elif not problems:
-        config.filters._emote_names = frozenset(names)  # pyright: ignore[reportPrivateUsage]
+        config.filters._emote_names = frozenset(names)
     return problems
 
 
 def _expand(
-    node: Any,
+    node: object,
     env: Mapping[str, str],
     refs: list[tuple[str, str | None]],
     at: tuple[str, ...],
     missing: dict[tuple[str, ...], str],
     filled: set[str],
-) -> Any:
+) -> object:
     """Fill the placeholders of `${VAR}` / `${VAR:-default}` in string values;
     `filled` collects the values that came from the environment (never shown)."""
     if isinstance(node, dict):
@@ -215,7 +218,7 @@ def _is_secret(loc: tuple[str | int, ...]) -> bool:
     return any(isinstance(p, str) and any(s in p for s in _SECRET_KEYS) for p in loc)
 
 
-def _secret_values(node: Any, under_secret: bool = False) -> list[str]:
+def _secret_values(node: object, under_secret: bool = False) -> list[str]:
     """Every string under a secret-named key, at any depth (wrong shapes too)."""
     if isinstance(node, dict):
         return [
@@ -306,7 +309,7 @@ def _holds_secret(loc: tuple[str | int, ...]) -> bool:
     return _contains_secret(annotation, set())
 
 
-def _contains_secret(annotation: Any, seen: set[int]) -> bool:
+def _contains_secret(annotation: object, seen: set[int]) -> bool:
     if annotation is SecretStr:
         return True
     if id(annotation) in seen:
@@ -332,7 +335,7 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
+def _model_of(annotation: object) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):

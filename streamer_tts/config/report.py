@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.commands import CommandKey
 from ..core.events import Source
-from ..core.rules import Rules
-from .schema import Config
+
+if TYPE_CHECKING:
+    from ..core.limits import RateSpec
+    from ..core.rules import Rules
+    from .schema import Config
 
 __all__ = ["rules_table"]
 
@@ -24,10 +29,10 @@ def _table(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> 
     return "\n".join(out)
 
 
-def _rate(spec: object) -> str:
+def _rate(spec: RateSpec | None) -> str:
     if spec is None:
         return "unlimited"
-    return f"{spec.rate} per {spec.per_seconds:g} s"  # type: ignore[attr-defined]
+    return f"{spec.rate} per {spec.per_seconds:g} s"
 
 
 def rules_table(config: Config, rules: Rules) -> str:

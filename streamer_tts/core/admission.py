@@ -13,8 +13,8 @@ skip, a moderator dropping a user's messages).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .decisions import (
     Accepted,
@@ -64,6 +64,9 @@ from .nicknames import Lexicon
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
 __all__ = ["MAX_SEEN_IDS", "Admission", "OnAir"]
 
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
@@ -80,7 +83,7 @@ class OnAir:
     and every message taken out of the queue (committed or heard)."""
 
     playing: Message | None = None
-    taken: Mapping[str, Message] = field(default_factory=dict)
+    taken: Mapping[str, Message] = field(default_factory=dict[str, Message])
 
 
 _NOTHING = OnAir()

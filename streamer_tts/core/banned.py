@@ -11,10 +11,12 @@ longest banned word, whatever their number.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from .fold import fold, letter_positions, spelled
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["BannedWords"]
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .events import Source
+if TYPE_CHECKING:
+    from .events import Source
 
 __all__ = [
     "Accepted",
@@ -81,7 +83,7 @@ class Message:
     voice: str | None = None
     bits: int = 0
     spoken: str = ""
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict[str, str])
     ready_at: float = 0.0
 
     def __repr__(self) -> str:

@@ -23,13 +23,16 @@ import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .banned import BannedWords
 from .decisions import Reason
 from .fold import fold, replace_spans
 from .links import MARK, link_spans, maybe_link
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["DEFAULT_CHEER_PREFIXES", "Cleaned", "FilterRules", "LinkAction", "WordAction", "clean"]
 

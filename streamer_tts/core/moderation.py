@@ -10,10 +10,13 @@ flap: on above the threshold, off below half of it.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .decisions import Message
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from .decisions import Message
 
 __all__ = ["Approvals", "Flood"]
 

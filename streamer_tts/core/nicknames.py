@@ -10,12 +10,16 @@ journal keeps, so a restart loads the same lexicon.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from .decisions import Control, ControlAction, Reason, Rejected
 from .events import Nick, Say, SelfNick, Unsay, User
 from .pronounce import MAX_ENTRIES, MAX_RESPELLING_CHARS, Pronunciations, clean_entry, term_key
-from .rules import Rules
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .rules import Rules
 
 __all__ = ["MAX_NICKNAMES", "RESET", "Lexicon"]
 

@@ -8,11 +8,14 @@ state machine in `playback.py`, as h11 keeps its events in `_events.py`.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from . import records
-from .decisions import Decision, Message
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from . import records
+    from .decisions import Decision, Message
 
 __all__ = [
     "Action",
@@ -176,7 +179,7 @@ class Note(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class Report:
     note: Note
-    fields: Mapping[str, object] = field(default_factory=dict)
+    fields: Mapping[str, object] = field(default_factory=dict[str, object])
 
 
 Action = Play | Forget | CutAudio | PauseAudio | ResumeAudio | Requeue | Record | Report

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .decisions import Reason
 from .filters import Cleaned, FilterRules, LinkAction, WordAction, clean
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "MAX_ENTRIES",

@@ -19,9 +19,12 @@ when the earliest hold ends, so the caller can wake up then.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from .decisions import Message, Priority
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["MAX_PAID_OVERFLOW", "MessageQueue"]
 

@@ -9,8 +9,10 @@ dispatches on the type, not on a method name.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .decisions import Message
+if TYPE_CHECKING:
+    from .decisions import Message
 
 __all__ = [
     "Accept",

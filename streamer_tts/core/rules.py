@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import enum
 import string
-from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .decisions import Priority
 from .events import Role, Source
@@ -18,6 +18,9 @@ from .limits import LimitPolicy
 from .money import MoneyRules
 from .permissions import Permissions
 from .tiers import Tier, TierTable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_SOURCES",
@@ -115,7 +118,7 @@ class Rules:
     aging_seconds: float | None = 120.0
     clear_drops_paid: bool = False
     name_max_length: int = 40
-    pronunciations: Mapping[str, str] = field(default_factory=dict)  # term -> respelling
+    pronunciations: Mapping[str, str] = field(default_factory=dict[str, str])  # term -> respelling
     self_nicknames: bool = False  # `!nick <name>`: viewers name themselves
     # moderation: a free message waits this long before it may play
     hold_seconds: float = 0.0

@@ -6,10 +6,13 @@ amount reaches wins, exactly as the streamer wrote it in `config.yaml`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .decisions import Priority
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .decisions import Priority
 
 __all__ = ["Tier", "TierTable"]
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "SCHEMA_VERSION",

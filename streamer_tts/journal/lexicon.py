@@ -7,11 +7,14 @@ no schema version changes and an older daemon simply ignores them. Called by
 
 from __future__ import annotations
 
-import sqlite3
+from typing import TYPE_CHECKING
 
 from ..core import records
 from ..core.nicknames import MAX_NICKNAMES
 from ..core.pronounce import MAX_ENTRIES
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = ["apply", "create", "load_nicknames", "load_pronunciations"]
 

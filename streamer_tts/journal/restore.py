@@ -13,10 +13,13 @@ first, then the queue), so the policy is tested without a file or a loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from ..core.decisions import Message
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ..core.decisions import Message
 
 __all__ = ["RESTART_REASON", "RestorePlan", "plan_restore"]
 

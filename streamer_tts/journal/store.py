@@ -35,10 +35,10 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core import records
 from ..core.decisions import Message, Priority
@@ -53,6 +53,9 @@ from .database import (
     connect,
     move_aside,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Sequence
 
 __all__ = [
     "FILE_NAME",

@@ -14,14 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import logs
 from ..core import records
-from .store import Journal
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .store import Journal
 
 __all__ = ["Batch", "JournalUnavailable", "JournalWriter", "Written"]
 
@@ -73,7 +76,7 @@ class JournalWriter:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain(), name="journal")
 
-    async def read(self, call: Callable[..., T], *args: Any) -> T:
+    async def read(self, call: Callable[..., T], *args: object) -> T:
         """A read on the thread that owns the connection (the history)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(call, *args))

@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final, Protocol, runtime_checkable
 
-from streamer_tts.audio.pcm import PcmFormat
+from streamer_tts.core.pcm_format import PcmFormat
 
 __all__ = [
     "Engine",
@@ -67,7 +67,11 @@ class Engine(Protocol):
     """A speech engine; one instance owns its model or socket."""
 
     name: str
-    format: PcmFormat
+
+    @property
+    def format(self) -> PcmFormat:
+        """Read-only here, so a wrapper may pass its inner engine's through."""
+        ...
 
     async def start(self) -> None:
         """Load, connect and validate; raises EngineConfigError for bad config."""

@@ -9,20 +9,21 @@ when no engine at all could start does `start()` raise, as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Final
 
 from .. import logs
-from ..config.schema import Config
 from .base import Engine, EngineError, PcmFormat, Synthesis
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ..config.schema import Config
     from ..config.schema import Engine as EngineSection
 
 __all__ = ["ENGINE_UNAVAILABLE", "OptionalEngine", "build_engines", "make_engine"]
 
 _LOG = logging.getLogger(__name__)
-ENGINE_UNAVAILABLE: Final = "engine.unavailable"  # engine, error
+ENGINE_UNAVAILABLE: Final = logs.ENGINE_UNAVAILABLE  # kept here too: tests import it
 
 
 class _Refused:

@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from cartesia import (
     APIConnectionError,
@@ -47,7 +47,7 @@ from streamer_tts.speech.base import (
 )
 
 if TYPE_CHECKING:
-    from cartesia.lib._tts import AsyncTTSResourceConnection, AsyncWebSocketContext
+    from cartesia.resources.tts import AsyncTTSResourceConnection, AsyncWebSocketContext
     from websockets.asyncio.client import ClientConnection
 
 __all__ = ["CartesiaEngine", "CartesiaSynthesis", "plain_transcript"]
@@ -65,7 +65,7 @@ _MAX_CHUNKS_AHEAD: Final = 2048
 keeping it drained means a socket that drops after the last chunk loses no audio."""
 
 
-def _error_text(event: Any) -> str:
+def _error_text(event: object) -> str:
     """One line from an `error` event: title, message, code and status when present."""
     title = getattr(event, "title", None) or "error"
     message = getattr(event, "message", None)

@@ -17,9 +17,8 @@ import asyncio
 import base64
 import logging
 import re
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 from streamer_tts.speech.base import (
     Emit,
@@ -30,7 +29,10 @@ from streamer_tts.speech.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Generator, Iterator
+
     import requests
+    from gtts import gTTS
 
 __all__ = ["GttsEngine", "GttsSynthesis", "decode_mp3"]
 
@@ -58,13 +60,17 @@ def decode_mp3(data: bytes, sample_rate: int = _RATE_HZ) -> bytes:
     return decoded.samples.tobytes()
 
 
-def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: float) -> Any:
-    """A gTTS whose requests go to `url` instead of https://translate.google.<tld>."""
+def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: float) -> gTTS:
+    """A gTTS whose requests go to `url` instead of https://translate.google.<tld>.
+
+    gTTS 2.5.4 has no public way to set its endpoint: this is the one place
+    that leans on its privates (`_prepare_requests`, `_translate_url`).
+    """
     from gtts import gTTS
     from gtts.tts import gTTSError
     from gtts.utils import _translate_url
 
-    class _Tts(gTTS):  # type: ignore[misc]
+    class _Tts(gTTS):
         def _prepare_requests(self) -> list[requests.PreparedRequest]:
             prepared: list[requests.PreparedRequest] = super()._prepare_requests()
             if url is not None:
@@ -74,13 +80,15 @@ def _make_tts(text: str, *, lang: str, tld: str, url: str | None, timeout_s: flo
                     request.url = url.rstrip("/") + "/" + request.url[len(google) :]
             return prepared
 
-        def stream(self) -> Iterator[bytes]:
+        def stream(self) -> Generator[bytes, None, None]:
             """gTTS's own `stream()`, but with TLS verified: gTTS 2.5.4 sends with
             `verify=False` and silences urllib3's warning for the whole process,
             which would let anyone on the path put words in the streamer's mouth."""
             import requests
 
             for prepared in self._prepare_requests():
+                assert prepared.url is not None  # set by _prepare_requests
+                response: requests.Response | None = None
                 try:
                     with requests.Session() as session:
                         settings = session.merge_environment_settings(

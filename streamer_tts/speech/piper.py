@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -32,6 +31,9 @@ from streamer_tts.speech.base import (
 from streamer_tts.speech.clauses import ends_clause, pieces
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import onnxruntime
     from piper import PiperVoice, SynthesisConfig
 
 __all__ = ["PiperEngine", "PiperSynthesis", "no_phonemes"]
@@ -120,7 +122,8 @@ def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
     session = onnxruntime.InferenceSession(
         voice_path, sess_options=options, providers=["CPUExecutionProvider"]
     )
-    voice = PiperVoice(session=_Session(session), config=config)  # type: ignore[arg-type]
+    # _Session stands in for the InferenceSession: Piper only calls its run()
+    voice = PiperVoice(session=_Session(session), config=config)  # pyright: ignore[reportArgumentType]
     # The first run of a fresh session is ~3x slower (allocations, kernel
     # choice): pay it here, not on the first viewer's message.
     for _ in voice.synthesize(_WARM_UP_TEXT):
@@ -136,18 +139,20 @@ class _Session:
     within milliseconds instead of holding the worker for the next message.
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: onnxruntime.InferenceSession) -> None:
         self.inner = inner
-        self.run_options: Any = None
+        self.run_options: onnxruntime.RunOptions | None = None
 
-    def run(self, output_names: Any, input_feed: Any) -> Any:
-        return self.inner.run(output_names, input_feed, self.run_options)
+    def run(self, output_names: list[str] | None, input_feed: dict[str, object]) -> list[object]:
+        return list(self.inner.run(output_names, input_feed, self.run_options))
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
 
-def _next_sentence(session: _Session, run_options: Any, sentences: Iterator[bytes]) -> bytes | None:
+def _next_sentence(
+    session: _Session, run_options: onnxruntime.RunOptions, sentences: Iterator[bytes]
+) -> bytes | None:
     """Runs in the worker thread: one piece of PCM, or None at the end."""
     session.run_options = run_options
     return next(sentences, None)

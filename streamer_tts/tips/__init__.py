@@ -7,13 +7,14 @@ daemon runs. Tips go through the same admission core and journal as cheers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .. import logs
 from ..core.events import Source
 from .common import Connector, TipSink
 
 if TYPE_CHECKING:
+    from ..api.server import ControlApi
     from ..conductor import Conductor
     from ..config import Config
 
@@ -33,7 +34,7 @@ class Tips:
             await connector.stop()
 
 
-def start_all(config: Config, conductor: Conductor, api: Any = None) -> Tips:
+def start_all(config: Config, conductor: Conductor, api: ControlApi | None = None) -> Tips:
     """Start the enabled tip sources; `api` (the control API) serves Ko-fi's webhook."""
     from .kofi import Kofi
     from .streamelements import StreamElements
@@ -67,7 +68,7 @@ def start_all(config: Config, conductor: Conductor, api: Any = None) -> Tips:
     if kofi.enabled and kofi.verification_token is not None:
         if api is None:
             logs.emit(
-                "tips.failed",
+                logs.TIPS_FAILED,
                 source="kofi",
                 error="the Ko-fi webhook is served by the control API, which is not running",
             )
@@ -79,5 +80,5 @@ def start_all(config: Config, conductor: Conductor, api: Any = None) -> Tips:
             )
             api.webhooks.handlers["kofi"] = hook.handle
             tips.webhooks.append(Source.KOFI)
-            logs.emit("tips.connected", source="kofi", url=f"{api.url}/webhooks/kofi")
+            logs.emit(logs.TIPS_CONNECTED, source="kofi", url=f"{api.url}/webhooks/kofi")
     return tips

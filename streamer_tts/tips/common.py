@@ -101,14 +101,14 @@ class TipSink:
         self._unknown: set[str] = set()
 
     def ignored(self, source: Source, reason: str) -> None:
-        logs.emit("tips.ignored", source=source.value, reason=reason)
+        logs.emit(logs.TIPS_IGNORED, source=source.value, reason=reason)
 
     async def submit(self, tip: Tip) -> Decision | None:
         money = self.conductor.admission.rules.money
         if not money.knows(tip.currency) and tip.currency not in self._unknown:
             self._unknown.add(tip.currency)
             logs.emit(
-                "tips.unknown_currency",
+                logs.TIPS_UNKNOWN_CURRENCY,
                 source=tip.source.value,
                 currency=tip.currency,
                 detail="not in money.rates: placed by the lowest tier",
@@ -116,11 +116,13 @@ class TipSink:
         try:
             decision = await self.conductor.ask(tip)
         except (RuntimeError, TimeoutError) as e:
-            logs.emit("tips.failed", source=tip.source.value, id=tip.id, error=str(e) or "timeout")
+            logs.emit(
+                logs.TIPS_FAILED, source=tip.source.value, id=tip.id, error=str(e) or "timeout"
+            )
             return None
         if isinstance(decision, Accepted):
             logs.emit(
-                "tips.received",
+                logs.TIPS_RECEIVED,
                 source=tip.source.value,
                 id=tip.id,
                 amount=tip.amount,
@@ -174,7 +176,7 @@ class Connector:
     def _on_connected(self) -> None:
         self.connections += 1
         self.connected.set()
-        logs.emit("tips.connected", source=self.source.value)
+        logs.emit(logs.TIPS_CONNECTED, source=self.source.value)
 
     async def _run(self) -> None:
         delay = RECONNECT_INITIAL_S
@@ -187,7 +189,7 @@ class Connector:
                 message = str(e)
                 for secret in self._secrets:
                     message = message.replace(secret, "***")
-                logs.emit("tips.failed", source=self.source.value, error=message)
+                logs.emit(logs.TIPS_FAILED, source=self.source.value, error=message)
                 return
             except asyncio.CancelledError:
                 raise
@@ -195,7 +197,7 @@ class Connector:
                 error = f"{e.__class__.__name__}: {e}"[:300]
             except Exception as e:  # our bug: say so, keep the source alive
                 logs.emit(
-                    "tips.failed", source=self.source.value, error=f"{e.__class__.__name__}: {e}"
+                    logs.TIPS_FAILED, source=self.source.value, error=f"{e.__class__.__name__}: {e}"
                 )
                 error = "internal error"
             for secret in self._secrets:
@@ -205,7 +207,7 @@ class Connector:
                 delay = RECONNECT_INITIAL_S  # it worked: the next try starts fast
             if up or first:  # a drop, or the first try failing: a change of state
                 logs.emit(
-                    "tips.disconnected",
+                    logs.TIPS_DISCONNECTED,
                     source=self.source.value,
                     error=error,
                     retry_in_s=delay,
@@ -221,6 +223,6 @@ def http_session() -> aiohttp.ClientSession:
     )
 
 
-def obj(value: Any) -> dict[str, Any]:
+def obj(value: object) -> dict[str, Any]:
     """`value` if it is a JSON object, else an empty one (missing keys stay missing)."""
     return value if isinstance(value, dict) else {}

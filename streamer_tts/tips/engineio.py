@@ -18,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import WSMsgType
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
 
 __all__ = ["EngineIOError", "Open", "RefusedError", "connect_url", "events", "parse"]
 
@@ -89,7 +91,7 @@ def parse_event(payload: str) -> tuple[str, Any]:
 
 
 async def events(
-    http: aiohttp.ClientSession, url: str, *, on_open: Any = None
+    http: aiohttp.ClientSession, url: str, *, on_open: Callable[[], None] | None = None
 ) -> AsyncIterator[tuple[str, Any] | ValueError]:
     """Connect and yield each Socket.IO event as (name, data), a malformed
     one as a ValueError; returns when the server closes, raises

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from ..core.events import Source
 from .common import BadTip, TipSink, make_tip
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["Kofi"]
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType
 
 from ..core.events import Source
 from .common import AuthError, BadTip, TipSink, http_session, make_tip, obj
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["TIPS", "TIPS_MODERATION", "StreamElements"]
 

@@ -9,12 +9,14 @@ token>`; donations arrive as `42["event", {"type": "donation", "for":
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..core.events import Source
 from . import engineio
 from .common import AuthError, BadTip, TipSink, http_session, make_tip
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["Streamlabs"]
 
@@ -47,7 +49,7 @@ class Streamlabs:
                 ) from None
         return "closed by Streamlabs"
 
-    async def _event(self, data: Any) -> None:
+    async def _event(self, data: object) -> None:
         if not isinstance(data, dict) or data.get("type") != "donation":
             return
         if data.get("for") not in (None, "streamlabs"):

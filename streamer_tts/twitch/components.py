@@ -8,16 +8,22 @@ converted is logged and ignored, never fatal.
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import twitchio
 from twitchio.ext import commands
 
 from .. import logs
-from ..config.schema import ChatSource, Commands
+from ..config.schema import Commands
 from ..core.commands import CommandKey
 from ..core.events import Role
 from . import convert
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import twitchio
+
+    from ..config.schema import ChatSource, Commands
 
 __all__ = ["EventSink", "TTSComponent"]
 
@@ -49,7 +55,7 @@ class TTSComponent(commands.Component):
             else None
         )
 
-    def _submit(self, build: Any, *args: Any) -> None:
+    def _submit(self, build: Callable[..., object], *args: object) -> None:
         try:
             event = build(*args)
         except Exception as e:  # hostile or malformed payload: one line, go on

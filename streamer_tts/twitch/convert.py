@@ -9,8 +9,7 @@ cheer seen in chat and as `channel.cheer` is read once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import twitchio
 
@@ -46,6 +45,9 @@ from ..core.events import (
     User,
 )
 from ..core.fields import clean_field
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = [
     "VIA_CHAT",
@@ -218,7 +220,7 @@ def _lexicon_command(key: str, user: User, rest: str) -> Command | None:
     return None
 
 
-def _tier(raw: Any, *, prime: bool = False) -> SubTier:
+def _tier(raw: object, *, prime: bool = False) -> SubTier:
     try:
         return SubTier.parse(str(raw or "1000"), is_prime=prime)
     except ValueError:

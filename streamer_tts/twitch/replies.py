@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-from twitchio.ext import commands
+from typing import TYPE_CHECKING
 
 from ..core.decisions import Control, Rejected
 from ..core.events import ChatTTS, Nick, Say, Unsay
+
+if TYPE_CHECKING:
+    from twitchio.ext import commands
 
 __all__ = ["MAX_PENDING_REPLIES", "Replies"]
 

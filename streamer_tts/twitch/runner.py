@@ -15,15 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import aiohttp
 import twitchio
 
 from .. import logs, systemd
-from ..config.schema import Config
 from .bot import TTSBot
 from .scopes import TwitchStartError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config.schema import Config
 
 __all__ = ["RETRY_MAX_S", "START_TIMEOUT_S", "TwitchDied", "TwitchRunner", "is_transient"]
 
@@ -106,7 +110,7 @@ class TwitchRunner:
             raise
         except Exception as e:
             log.error("the Twitch bot failed: %s", _describe(e), exc_info=e)
-            logs.emit("twitch.failed", error=_describe(e))
+            logs.emit(logs.TWITCH_FAILED, error=_describe(e))
             raise TwitchDied(_describe(e)) from e
 
     async def _run(self) -> None:
@@ -126,7 +130,7 @@ class TwitchRunner:
                     ) from None
                 if not is_transient(e):
                     raise
-                logs.emit("twitch.unreachable", error=_describe(e), retry_in_s=delay)
+                logs.emit(logs.TWITCH_UNREACHABLE, error=_describe(e), retry_in_s=delay)
                 systemd.status(f"waiting for Twitch (retry in {delay:g} s)")
                 self._settled.set()
                 await asyncio.sleep(delay)

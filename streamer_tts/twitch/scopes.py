@@ -8,11 +8,14 @@ turns that source off, with a warning.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Set
+from typing import TYPE_CHECKING
 
 from twitchio import eventsub
 
-from ..config.schema import Config
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Set
+
+    from ..config.schema import Config
 
 __all__ = [
     "BOT_SCOPES",

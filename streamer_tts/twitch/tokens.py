@@ -11,13 +11,15 @@ TwitchIO's: `{user_id: {user_id, token, refresh, last_validated}}`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twitchio.types_.tokens import TokenMappingData
 
 from ..secrets_file import write_secret_file
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
 
 __all__ = ["TOKENS_FILE_MODE", "TokenMappingData", "read_tokens", "write_tokens"]
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .shapes import CHEER_TIERS, CHEERMOTE_PREFIXES, Event, SimUser
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "ANONYMOUS_CHEERER", "ANONYMOUS_GIFTER", "EMOTES", "NOTICE_TYPES", "Notice",
@@ -42,7 +44,7 @@ def _user(prefix: str, user: SimUser | None) -> Event:
     )
 
 
-def _fragment(kind: str, text: str, **detail: Any) -> Event:
+def _fragment(kind: str, text: str, **detail: object) -> Event:
     return {"type": kind, "text": text, "cheermote": None, "emote": None, "mention": None} | detail
 
 

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,9 @@ from .shapes import (
     subscription_object,
     timestamp,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 KEEPALIVE_RANGE_S = (10, 600)  # what Twitch accepts for keepalive_timeout_seconds
 CLOSE_HANDSHAKE_S = 3.0  # how long our close waits for the client's reply

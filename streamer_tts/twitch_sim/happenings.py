@@ -10,8 +10,6 @@ remembered so a delete can name the message's author.
 from __future__ import annotations
 
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .payloads import (
@@ -28,7 +26,12 @@ from .payloads import (
     sub_events,
     sub_gift_events,
 )
-from .shapes import Event, SimUser
+
+if TYPE_CHECKING:
+    from collections import Counter
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from .shapes import Event, SimUser
 
 MAX_REMEMBERED_MESSAGES = 2000  # chat kept to find a deleted message's author
 

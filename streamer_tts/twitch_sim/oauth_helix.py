@@ -273,7 +273,7 @@ def _mapping(body: object) -> Mapping[str, Any]:
     return body if isinstance(body, Mapping) else {}
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
+def _json(body: object, status: int = 200) -> web.Response:
     return web.json_response(body, status=status)
 
 

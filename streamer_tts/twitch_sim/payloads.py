@@ -15,8 +15,7 @@ bodies and subscription rules in :mod:`.shapes`; both are re-exported here, so
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .chat_payloads import (
     ANONYMOUS_CHEERER,
@@ -45,6 +44,9 @@ from .shapes import (
     user_data,
 )
 from .shapes import new_session_id as new_session_id
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
     "ANONYMOUS_CHEERER", "ANONYMOUS_GIFTER", "SUBSCRIPTION_RULES", "Event", "SimUser",

@@ -1,8 +1,8 @@
-"""Scripts for the Twitch simulator: timed steps from YAML, and the CLI.
+"""Scripts for the Twitch simulator: loading them, and the CLI.
 
 A script is a list of `{at: seconds, do: action, ...}` steps (YAML, a
 `{script: [...]}` mapping, or a `.py` file defining `SCRIPT`); every step is
-checked before any plays, so a typo fails at load, not mid-demo.
+checked before any plays (:mod:`.steps`), so a typo fails at load, not mid-demo.
 """
 
 from __future__ import annotations
@@ -10,110 +10,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import runpy
 import signal
 import sys
-import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .server import TwitchSim
+from .steps import ScriptError, play, validate_script
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Sequence
 
 __all__ = ["ScriptError", "load_script", "main", "play", "validate_script"]
-
-
-async def play(sim: TwitchSim, script: Sequence[Mapping[str, Any]], *, speed: float = 1.0) -> None:
-    """Play script steps at ``at`` seconds divided by ``speed``."""
-    steps = validate_script(script)
-    start = time.monotonic()
-    for step in steps:
-        await asyncio.sleep(max(0.0, start + step["at"] / speed - time.monotonic()))
-        await _step(sim, step)
-
-
-async def _step(self: TwitchSim, s: Mapping[str, Any]) -> None:
-    """One step, as the simulator's Python API does it."""
-    user, text, tier = s.get("user"), s.get("text", ""), _tier(s.get("tier", 1))
-    match s["do"]:
-        case "chat":
-            await self.chat(user, text, badges=s.get("badges"), message_id=s.get("message_id"))
-        case "cheer":
-            await self.cheer(user, int(s["bits"]), text, anonymous=s.get("anonymous", False))
-        case "sub":
-            await self.sub(user, tier=tier, is_prime=s.get("prime", False))
-        case "resub":
-            streak, prime = s.get("streak"), s.get("prime", False)
-            await self.resub(user, int(s["months"]), text, tier=tier, streak=streak, is_prime=prime)
-        case "gift":
-            await self.sub_gift(user, s["to"], tier=tier)
-        case "community_gift":
-            await self.community_gift(user, int(s["count"]), tier=tier)
-        case "raid":
-            await self.raid(user, int(s.get("viewers", 10)))
-        case "redeem":
-            await self.redeem(user, s["reward"], text)
-        case "follow":
-            await self.follow(user)
-        case "delete":
-            if message_id := s.get("message_id") or self.last_message_of(user):
-                await self.delete_message(message_id)
-        case "timeout" | "ban":
-            await self.clear_user(user)
-        case "clear":
-            await self.clear_chat()
-        case "reconnect":
-            await self.reconnect()
-        case "drop":
-            await self.drop_sockets()
-
-
-class ScriptError(ValueError):
-    """A script step that cannot be played; the message names the step."""
-
-
-# action -> (required keys, optional keys); a gift's "user" may be null for an anonymous gifter
-_SCRIPT_ARGS: dict[str, tuple[set[str], set[str]]] = {
-    "chat": ({"user", "text"}, {"badges", "message_id"}),
-    "cheer": ({"user", "bits"}, {"text", "anonymous"}),
-    "sub": ({"user"}, {"tier", "prime"}),
-    "resub": ({"user", "months"}, {"text", "tier", "streak", "prime"}),
-    "gift": ({"to"}, {"user", "tier"}),
-    "community_gift": ({"count"}, {"user", "tier"}),
-    "raid": ({"user"}, {"viewers"}),
-    "redeem": ({"user", "reward"}, {"text"}),
-    "follow": ({"user"}, set()),
-    "delete": (set(), {"message_id", "user"}),
-    "timeout": ({"user"}, {"seconds"}),
-    "ban": ({"user"}, {"reason"}),
-    "clear": (set(), set()),
-    "reconnect": (set(), set()),
-    "drop": (set(), set()),
-}
-
-
-def validate_script(script: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Check every step before any plays, so a typo fails at load, not mid-demo; sort by ``at``."""
-    steps = []
-    for i, step in enumerate(script):
-        if not isinstance(step, Mapping) or step.get("do") not in _SCRIPT_ARGS:
-            raise ScriptError(f"step {i}: 'do' must be one of {', '.join(_SCRIPT_ARGS)}")
-        at, required, optional = step.get("at"), *_SCRIPT_ARGS[step["do"]]
-        if isinstance(at, bool) or not isinstance(at, int | float) or at < 0:
-            raise ScriptError(f"step {i} ({step['do']}): 'at' must be seconds >= 0")
-        keys = set(step) - {"at", "do"}
-        if missing := required - keys:
-            raise ScriptError(f"step {i} ({step['do']}): missing {', '.join(sorted(missing))}")
-        if unknown := keys - required - optional:
-            raise ScriptError(f"step {i} ({step['do']}): unknown {', '.join(sorted(unknown))}")
-        if step["do"] == "delete" and not keys:
-            raise ScriptError(f"step {i} (delete): needs message_id or user")
-        _tier(step.get("tier", 1), f"step {i} ({step['do']}): ")
-        steps.append(dict(step))
-    return sorted(steps, key=lambda s: s["at"])
 
 
 def load_script(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
@@ -127,13 +39,6 @@ def load_script(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise ScriptError(f"{path}: expected a list of steps")
     return validate_script(data)
-
-
-def _tier(value: object, where: str = "") -> str:
-    tier = {"1": "1000", "2": "2000", "3": "3000"}.get(str(value), str(value))
-    if tier not in ("1000", "2000", "3000"):
-        raise ScriptError(f"{where}tier must be 1, 2 or 3, not {value!r}")
-    return tier
 
 
 async def _serve(args: argparse.Namespace, script: list[dict[str, Any]] | None) -> None:

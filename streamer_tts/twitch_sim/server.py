@@ -19,11 +19,9 @@ By hand: ``python -m streamer_tts.twitch_sim --port 8080 [--script demo.yaml]``.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from aiohttp import web
@@ -35,6 +33,11 @@ from .happenings import SimEvents
 from .oauth_helix import MAX_CHAT_CHARS as MAX_CHAT_CHARS
 from .oauth_helix import SimHttp, SimRequest, _Fail, _Token
 from .shapes import Event, SimUser
+from .steps import play
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = ["DEFAULT_BOT", "DEFAULT_BROADCASTER", "SimRequest", "SimUser", "TwitchSim"]
 
@@ -111,7 +114,7 @@ class TwitchSim(SimEvents, SimEventSub, SimHttp):
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]  # the port bound, when asked for port 0
 
     async def stop(self) -> None:
         """Close every socket (1001) and the server. Close bots first, or they retry forever."""
@@ -184,9 +187,7 @@ class TwitchSim(SimEvents, SimEventSub, SimHttp):
     # --- scripts -----------------------------------------------------------------------------
 
     async def play(self, script: Sequence[Mapping[str, Any]], *, speed: float = 1.0) -> None:
-        """Play script steps (see :func:`.script.load_script`) at ``at`` / ``speed``."""
-        from .script import play
-
+        """Play script steps (see :func:`.steps.validate_script`) at ``at`` / ``speed``."""
         await play(self, script, speed=speed)
 
     def twitch_config(self, tokens_file: str | os.PathLike[str]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime
 import secrets
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "CHEERMOTE_PREFIXES", "CHEER_TIERS", "SUBSCRIPTION_RULES", "Event", "SimUser",

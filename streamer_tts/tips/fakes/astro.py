@@ -13,11 +13,12 @@ import contextlib
 import itertools
 import json
 from datetime import UTC, datetime
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from .server import FakeServer
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["FakeAstro"]
 
@@ -25,7 +26,7 @@ ROOM = "5ad23dcc18fff500d78c5348"
 _ids = itertools.count(1)
 
 
-def _frame(kind: str, **fields: Any) -> str:
+def _frame(kind: str, **fields: object) -> str:
     ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return json.dumps({"id": f"01FAKE{next(_ids):020d}", "ts": ts, "type": kind, **fields})
 

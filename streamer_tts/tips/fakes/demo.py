@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .astro import FakeAstro
 from .kofi import kofi_payload, post_kofi
 from .streamlabs import FakeStreamlabs
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 __all__ = ["DemoProviders", "demo_providers"]
 

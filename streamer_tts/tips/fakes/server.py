@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 from aiohttp import WSCloseCode, web
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["FakeServer"]
 
@@ -56,7 +59,7 @@ class FakeServer:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, check: Any, timeout_s: float = 20.0) -> None:
+    async def wait_for(self, check: Callable[[], bool], timeout_s: float = 20.0) -> None:
         """Wait until `check()` is true (re-checked on each change)."""
 
         async def until() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
 
 from aiohttp import web
 
@@ -92,7 +91,7 @@ class FakeStreamlabs(FakeServer):
     async def wait_connected(self, count: int, timeout_s: float = 20.0) -> None:
         await self.wait_for(lambda: self.connected >= count, timeout_s)
 
-    async def emit(self, data: Any) -> str:
+    async def emit(self, data: object) -> str:
         text = "42" + json.dumps(["event", data])
         for ws in list(self.authorized):
             await ws.send_str(text)
