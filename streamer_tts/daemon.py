@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -28,6 +29,7 @@ from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
 from .core.nicknames import Lexicon
+from .health import Health
 from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
+log = logging.getLogger(__name__)
 DEFAULT_RATE_HZ = 22050  # files and `none`: Piper's own rate, no resampling
 
 
@@ -94,7 +97,7 @@ class Daemon:
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
-        self._task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def restore(self) -> int:
         """Queue again what a previous run accepted and did not finish."""
@@ -129,7 +132,7 @@ class Daemon:
         except (EngineConfigError, OutputError) as e:
             raise StartupError(str(e)) from None
         self.restore()
-        self._task = asyncio.create_task(self.conductor.run(), name="conductor")
+        self.task = asyncio.create_task(self.conductor.run(), name="conductor")
         self.conductor.submit(Wake())
         logs.emit(
             logs.DAEMON_STARTED, engine=self.player.engines[0].name, output=self.player.output.name
@@ -152,10 +155,11 @@ class Daemon:
     async def stop(self, *, grace_s: float | None = None) -> None:
         grace = self.config.daemon.stop_grace_seconds if grace_s is None else grace_s
         await self.conductor.stop(grace_s=grace)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self.task is not None:
+            self.task.cancel()
+            # a task that died was reported when it did (serve: daemon.task_failed)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
         await self.player.close()
         self.conductor.close()
         logs.emit(logs.DAEMON_STOPPED)
@@ -172,6 +176,17 @@ async def _start_bot(daemon: Daemon) -> TwitchRunner:
     runner = TwitchRunner(daemon.config, daemon.conductor.submit, on_ready=ready)
     await runner.start()
     return runner
+
+
+def _task_died(task: asyncio.Task[None]) -> int:
+    """A task that must live forever ended: say so with its traceback, exit 1
+    (systemd restarts the daemon) rather than run on half-dead."""
+    error = task.exception() if not task.cancelled() else None
+    detail = f"{error.__class__.__name__}: {error}" if error else "it returned"
+    logs.emit(logs.DAEMON_TASK_FAILED, task=task.get_name(), error=detail)
+    if error is not None:
+        log.error("task %s died", task.get_name(), exc_info=error)
+    return 1
 
 
 def _twitch_exit(runner: TwitchRunner) -> int:
@@ -237,17 +252,22 @@ async def serve(
     def output_ok() -> bool:  # lost, but maybe back soon: give it restore_timeout_seconds
         return output.healthy or output.lost_for_s() < daemon.config.audio.restore_timeout_seconds
 
-    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog, output_ok)) if watchdog else None
+    health = Health(daemon.conductor.inbox, daemon.conductor.submit, output_ok)
+    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog, health)) if watchdog else None
     code = 0
     try:
         work = asyncio.ensure_future(until(daemon) if until is not None else stop.wait())
         waiter = asyncio.create_task(stop.wait())
         watched = {work, waiter} | ({runner.task} if runner is not None else set())
+        if daemon.task is not None:
+            watched.add(daemon.task)
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         for t in (work, waiter):
             t.cancel()
         if runner is not None and runner.task.done():
             code = _twitch_exit(runner)
+        if daemon.task is not None and daemon.task.done():
+            code = _task_died(daemon.task)
     finally:
         systemd.stopping()
         logs.emit(logs.DAEMON_STOPPING)

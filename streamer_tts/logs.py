@@ -30,6 +30,7 @@ __all__ = [
     "DAEMON_STARTED",
     "DAEMON_STOPPED",
     "DAEMON_STOPPING",
+    "DAEMON_TASK_FAILED",
     "ENGINE_UNAVAILABLE",
     "JOURNAL_DEGRADED",
     "JOURNAL_FAILED",
@@ -84,6 +85,7 @@ JOURNAL_DEGRADED = "journal.degraded"  # error (a write failed: not durable)
 DAEMON_STARTED = "daemon.started"  # engine, output
 DAEMON_STOPPING = "daemon.stopping"
 DAEMON_STOPPED = "daemon.stopped"
+DAEMON_TASK_FAILED = "daemon.task_failed"  # task, error: a task that must live ended (exit 1)
 CONFIG_RELOADED = "config.reloaded"  # restart_needed_for
 CONFIG_REJECTED = "config.rejected"  # problem
 CONFIG_KEPT = "config.kept"  # reason
