@@ -31,6 +31,7 @@ __all__ = [
     "DAEMON_STOPPED",
     "DAEMON_STOPPING",
     "DAEMON_TASK_FAILED",
+    "ENGINE_AVAILABLE",
     "ENGINE_UNAVAILABLE",
     "JOURNAL_DEGRADED",
     "JOURNAL_FAILED",
@@ -97,7 +98,8 @@ TWITCH_REVOKED = "twitch.revoked"
 TWITCH_BAD_PAYLOAD = "twitch.bad_payload"  # kind, error
 TWITCH_FAILED = "twitch.failed"  # error (refused at start: config or token)
 TWITCH_UNREACHABLE = "twitch.unreachable"  # error, retry_in_s
-ENGINE_UNAVAILABLE = "engine.unavailable"  # engine, error (the other engine speaks)
+ENGINE_UNAVAILABLE = "engine.unavailable"  # engine, error[, retry_in_s] (the other engine speaks)
+ENGINE_AVAILABLE = "engine.available"  # engine: an unreachable engine answered again
 TIPS_CONNECTED = "tips.connected"  # source (kofi: url)
 TIPS_DISCONNECTED = "tips.disconnected"  # source, error, retry_in_s
 TIPS_RECEIVED = "tips.received"  # source, id, amount, currency
