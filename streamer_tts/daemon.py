@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +29,13 @@ from .audio.player import Player
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
+from .core.rules import Rules
 from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
+from .speech.voices import build_voices
 
 if TYPE_CHECKING:
     from .twitch.runner import TwitchRunner
@@ -70,18 +73,20 @@ class Daemon:
         self.config = config
         self.journal = journal
         banned = journal.bans() if journal is not None else ()
-        self.admission = Admission(to_rules(config), aiolimiter_gate, banned=banned)
+        voices = journal.voices() if journal is not None else {}
+        self.admission = Admission(to_rules(config), aiolimiter_gate, banned=banned, voices=voices)
         audio = config.audio
         spec = output or audio.output
         rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
         self.player = Player(
-            engines=engines or build_engines(config, sample_rate=rate),
+            engines=(base := engines or build_engines(config, sample_rate=rate)),
             output=spec,
             sample_rate=rate,
             gap_ms=audio.gap_ms,
             volume=audio.volume,
             max_message_seconds=audio.max_message_seconds,
             retries=config.engine.retries,
+            voices=build_voices(config, base, sample_rate=rate),
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
@@ -115,6 +120,7 @@ class Daemon:
             await self.player.start()
         except (EngineConfigError, OutputError) as e:
             raise StartupError(str(e)) from None
+        self.admission.update_rules(self._rules(self.config))  # aliases that cannot speak
         self.restore()
         self._task = asyncio.create_task(self.conductor.run(), name="conductor")
         self.conductor.submit(Wake())
@@ -122,9 +128,17 @@ class Daemon:
             logs.DAEMON_STARTED, engine=self.player.engines[0].name, output=self.player.output.name
         )
 
+    def _rules(self, config: Config) -> Rules:
+        """The config's rules, less the voice aliases whose engine could not start."""
+        rules = to_rules(config)
+        book = self.player.voices
+        if book is None or not rules.voices.enabled:
+            return rules
+        return replace(rules, voices=rules.voices.with_unavailable(book.unavailable()))
+
     def reload(self, config: Config) -> None:
         """Take new rules without losing the queue (SIGHUP): the conductor applies them."""
-        self.conductor.submit(Reload(to_rules(config), config.audio.volume))
+        self.conductor.submit(Reload(self._rules(config), config.audio.volume))
         needs_restart = [
             key for key in ("twitch", "engine") if getattr(config, key) != getattr(self.config, key)
         ]

@@ -11,6 +11,7 @@ from ..core.money import DEFAULT_RATES, MoneyRules
 from ..core.permissions import DEFAULT_PERMISSIONS, Permissions
 from ..core.rules import DEFAULT_SOURCES, NameMode, Rules, SourceRule
 from ..core.tiers import Tier, TierTable
+from ..core.voices import InlineMode, VoiceRules
 from .schema import Config, Rate
 
 __all__ = ["to_rules"]
@@ -77,7 +78,34 @@ def to_rules(config: Config) -> Rules:
         queue_max_size=config.queue.max_size,
         aging_seconds=config.queue.aging_seconds,
         clear_drops_paid=config.queue.clear_drops_paid,
+        voices=to_voice_rules(config),
+        reward_voices=_reward_voices(config),
     )
+
+
+def to_voice_rules(config: Config) -> VoiceRules:
+    """The `voices:` section for the core; empty (today's one voice) without it."""
+    v = config.voices
+    if v is None:
+        return VoiceRules()
+    return VoiceRules(
+        aliases=frozenset(v.aliases),
+        default=v.default,
+        pool=tuple(v.pool or sorted(v.aliases)),
+        allow={
+            Role.parse(role): None if names == "all" else frozenset(names)
+            for role, names in v.allow.items()
+        },
+        by_language={k.strip().lower(): a for k, a in v.by_language.items()},
+        inline=InlineMode(v.inline),
+    )
+
+
+def _reward_voices(config: Config) -> dict[str, str]:
+    rewards = config.sources.redemption.rewards
+    if not isinstance(rewards, dict):
+        return {}
+    return {t.strip().lower(): r.voice for t, r in rewards.items() if r.voice is not None}
 
 
 def _money(config: Config) -> MoneyRules:

@@ -12,6 +12,7 @@ skip, a moderator dropping a user's messages).
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ from .events import (
     Source,
     Subscription,
     Unban,
+    User,
+    UserVoice,
+    Voice,
 )
 from .fields import clean_field
 from .filters import clean
@@ -56,6 +60,7 @@ from .limits import GateFactory, Limits
 from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
+from .voices import RESET, InlineMode, choose, split_inline
 
 __all__ = ["MAX_SEEN_IDS", "Admission", "OnAir"]
 
@@ -65,6 +70,8 @@ MAX_SEEN_IDS = 50_000
 # The same payment reported by two subscriptions arrives seconds apart.
 PAIR_WINDOW_S = 120.0
 MAX_PAIR_KEYS = 10_000
+# Viewers' own voices (`!voice`); as the journal keeps them, the oldest go first.
+MAX_VOICES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +93,14 @@ class Admission:
         gate_factory: GateFactory,
         *,
         banned: Iterable[str] = (),
+        voices: Mapping[str, str] | None = None,
     ) -> None:
         self.rules = rules
         self._gates = gate_factory
         self.limits = Limits(rules.limits, gate_factory)
         self.queue = MessageQueue(rules.queue_max_size, rules.aging_seconds)
         self.banned: set[str] = {b.lower() for b in banned}
+        self.voices: OrderedDict[str, str] = OrderedDict(voices or {})  # login -> alias
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
@@ -284,14 +293,52 @@ class Admission:
             seq=self._seq,
             enqueued_at=now,
             interrupt=bool(tier and tier.interrupt),
-            voice=(tier.voice if tier and tier.voice else rule.voice),
+            voice=choose(
+                rules.voices,
+                user,
+                chosen=self.voices.get(user.login) if not user.external else None,
+                source=rule.voice,
+                override=self._override_voice(event, tier),
+                language=getattr(event, "language", None),
+            ),
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
+        self._inline(message, event, body, values)
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)
         return Accepted(message, evicted)
+
+    def _override_voice(self, event: Incoming, tier: object) -> str | None:
+        """A tier's or a reward's voice: paid for, so it wins over the viewer's."""
+        voice = getattr(tier, "voice", None)
+        if voice:
+            return voice
+        if isinstance(event, Redemption):
+            return self.rules.reward_voices.get(event.reward_title.strip().lower())
+        return None
+
+    def _inline(
+        self, message: Message, event: Incoming, body: str, values: dict[str, object]
+    ) -> None:
+        """`robot: hi joe: hello` in the body: each part in its voice (`voices.inline`)."""
+        voices = self.rules.voices
+        mode = voices.inline
+        if not body or mode is InlineMode.OFF or (mode is InlineMode.PAID and not event.paid):
+            return
+        if isinstance(event, Announce) or event.user.external:
+            return
+        segments = split_inline(body, voices.choices(event.user))
+        if not segments:
+            return
+        rule = self.rules.sources[event.source]
+        empty = {**values, "message": ""}
+        message.meta["inline"] = json.dumps([[a or "", t] for a, t in segments])
+        message.meta["inline_head"] = render(rule.template, empty)
+        message.meta["inline_head_bare"] = (
+            render(rule.template_no_name, empty) if rule.template_no_name else ""
+        )
 
     def _paired(self, event: Incoming, now: float) -> bool:
         """Match a payment against one seen through the *other* subscription.
@@ -390,7 +437,45 @@ class Admission:
         if isinstance(command, Unban):
             self.banned.discard(command.target)
             return Control(action, login, command.target, detail="unbanned")
+        if isinstance(command, Voice):
+            return self._set_voice(action, by, by.login, command.alias, own=True)
+        if isinstance(command, UserVoice):
+            return self._set_voice(action, by, command.target, command.alias, own=False)
         raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
+
+    def _set_voice(
+        self, action: ControlAction, by: User, target: str, alias: str, *, own: bool
+    ) -> Control | Rejected:
+        """`!voice` / `!ttsvoice`: a viewer's voice from now on. A refusal changes
+        nothing and says why; listing (no alias) writes nothing."""
+        voices = self.rules.voices
+
+        def refuse(reason: Reason, detail: str) -> Rejected:
+            return Rejected(reason, None, by.login, detail=detail)
+
+        if not voices.enabled:
+            return refuse(Reason.DISABLED, "no voices are configured")
+        if own and not alias:
+            mine = self.voices.get(target)
+            choices = ", ".join(voices.choices(by)) or "none"
+            yours = f" (yours: {mine})" if mine else ""
+            return Control(action, by.login, detail=f"voices you may use: {choices}{yours}")
+        if alias == RESET:
+            self.voices.pop(target, None)
+            return Control(action, by.login, target, detail=f"voice reset for {target}", voice="")
+        if alias not in voices.aliases:
+            known = ", ".join(voices.choices(by)) or "none"
+            return refuse(Reason.NOT_ALLOWED, f"no voice named {alias} (voices: {known})")
+        if not voices.available(alias):
+            return refuse(Reason.NOT_ALLOWED, f"voice {alias} is unavailable right now")
+        if own and not voices.may_use(by, alias):
+            known = ", ".join(voices.choices(by)) or "none"
+            return refuse(Reason.NOT_ALLOWED, f"{alias} is not yours to use (voices: {known})")
+        self.voices[target] = alias
+        self.voices.move_to_end(target)
+        while len(self.voices) > MAX_VOICES:
+            self.voices.popitem(last=False)
+        return Control(action, by.login, target, detail=f"voice of {target}: {alias}", voice=alias)
 
     def _queue_reply(self, login: str, now: float) -> str:
         order = self.queue.snapshot(now)

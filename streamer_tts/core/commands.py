@@ -21,3 +21,5 @@ class CommandKey(enum.StrEnum):
     QUEUE = "queue"
     BAN = "ban"
     UNBAN = "unban"
+    VOICE = "voice"  # a viewer picks their own voice
+    TTSVOICE = "ttsvoice"  # a moderator sets or resets a viewer's voice

@@ -115,6 +115,8 @@ class ControlAction(enum.StrEnum):
     REMOVE = "remove"
     BAN = "ban"
     UNBAN = "unban"
+    VOICE = "voice"
+    TTSVOICE = "ttsvoice"
     DROP = "drop"
 
 
@@ -132,6 +134,7 @@ class Control:
     skip_id: str = ""
     dropped: tuple[Message, ...] = ()
     detail: str = ""
+    voice: str | None = None  # voice commands: the alias `target` now has ("" = reset)
 
 
 Decision = Accepted | Rejected | Control

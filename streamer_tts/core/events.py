@@ -40,6 +40,8 @@ __all__ = [
     "Tip",
     "Unban",
     "User",
+    "UserVoice",
+    "Voice",
 ]
 
 
@@ -394,6 +396,34 @@ class Unban(Command):
     def __post_init__(self) -> None:
         object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
         _require(bool(self.target), "unban needs a user")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Voice(Command):
+    """`!voice [alias | reset]`: a viewer's own voice; no alias lists the choices."""
+
+    name: ClassVar[str] = "voice"
+
+    alias: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alias", self.alias.strip().lower())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserVoice(Command):
+    """`!ttsvoice <user> <alias | reset>`: a moderator sets a viewer's voice."""
+
+    name: ClassVar[str] = "ttsvoice"
+
+    target: str
+    alias: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
+        object.__setattr__(self, "alias", self.alias.strip().lower())
+        _require(bool(self.target), "ttsvoice needs a user")
+        _require(bool(self.alias), "ttsvoice needs a voice (or reset)")
 
 
 # --- moderation on Twitch's side: a mod deleted a message or removed a user ---

@@ -19,6 +19,8 @@ DEFAULT_PERMISSIONS: Mapping[str, Role] = {
     "ban": Role.MODERATOR,
     "unban": Role.MODERATOR,
     "remove": Role.MODERATOR,
+    "voice": Role.EVERYONE,
+    "ttsvoice": Role.MODERATOR,
 }
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "MarkSkipped",
     "Op",
     "Requeue",
+    "SetVoice",
     "UnbanUser",
 ]
 
@@ -82,6 +83,14 @@ class UnbanUser:
     login: str
 
 
+@dataclass(frozen=True, slots=True)
+class SetVoice:
+    """A viewer's own voice; None forgets it (`reset`)."""
+
+    login: str
+    alias: str | None
+
+
 Op = (
     Accept
     | MarkPlaying
@@ -92,4 +101,5 @@ Op = (
     | Requeue
     | BanUser
     | UnbanUser
+    | SetVoice
 )

@@ -18,6 +18,7 @@ from .limits import LimitPolicy
 from .money import MoneyRules
 from .permissions import Permissions
 from .tiers import Tier, TierTable
+from .voices import VoiceRules
 
 __all__ = [
     "DEFAULT_SOURCES",
@@ -115,6 +116,8 @@ class Rules:
     aging_seconds: float | None = 120.0
     clear_drops_paid: bool = False
     name_max_length: int = 40
+    voices: VoiceRules = field(default_factory=VoiceRules)
+    reward_voices: Mapping[str, str] = field(default_factory=dict)  # lowercase title -> alias
 
 
 _FORMATTER = string.Formatter()

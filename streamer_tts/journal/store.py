@@ -43,6 +43,7 @@ from pathlib import Path
 from ..core import records
 from ..core.decisions import Message, Priority
 from ..core.events import Source
+from . import voices as voice_table
 from .database import (
     SCHEMA_VERSION,
     Corrupt,
@@ -149,6 +150,7 @@ class Journal:
         self.synchronous: Synchronous = synchronous
         self._clock = clock
         self.history_max = history_max
+        voice_table.ensure_table(db)
         count = db.execute("SELECT count(*) FROM messages WHERE ended_at IS NOT NULL")
         self._ended_count: int = count.fetchone()[0]
 
@@ -336,6 +338,8 @@ class Journal:
                 self.ban(login, by)
             case records.UnbanUser(login):
                 self.unban(login)
+            case records.SetVoice(login, alias):
+                self.set_voice(login, alias)
 
     # --- bans ------------------------------------------------------------------
 
@@ -359,6 +363,20 @@ class Journal:
     def bans(self) -> set[str]:
         with self._errors("read"):
             return {r[0] for r in self._db.execute("SELECT login FROM bans")}
+
+    # --- viewers' voices ---------------------------------------------------------
+
+    def set_voice(self, login: str, alias: str | None) -> None:
+        """A viewer's own voice; None forgets it."""
+        with self._errors("voice"):
+            if alias is None:
+                voice_table.forget_voice(self._db, login)
+            else:
+                voice_table.set_voice(self._db, login, alias, self._clock())
+
+    def voices(self) -> dict[str, str]:
+        with self._errors("read"):
+            return voice_table.load_voices(self._db)
 
     # --- inside ----------------------------------------------------------------
 

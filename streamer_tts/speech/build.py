@@ -9,8 +9,8 @@ when no engine at all could start does `start()` raise, as before.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import logs
 from ..config.schema import Config
@@ -46,10 +46,13 @@ class _Refused:
 class OptionalEngine:
     """Wraps an engine that may fail to start; the group knows when none could."""
 
-    def __init__(self, inner: Engine, group: list[OptionalEngine]) -> None:
+    def __init__(
+        self, inner: Engine, group: list[OptionalEngine], *, required: bool = True
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.unavailable: EngineError | None = None
+        self.required = required  # False: only voice aliases use it, never fatal
         self._group = group
         self._started = False
         group.append(self)
@@ -64,15 +67,21 @@ class OptionalEngine:
         except EngineError as error:
             self.unavailable = error
             self._started = True
-            if all(e._started and e.unavailable is not None for e in self._group):
+            required = [e for e in self._group if e.required]
+            if self.required and all(e._started and e.unavailable is not None for e in required):
                 raise  # nothing left to speak with: the daemon cannot run
             logs.emit(ENGINE_UNAVAILABLE, engine=self.name, error=str(error))
             return
         self._started = True
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> Synthesis:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Synthesis:
         if self.unavailable is not None:
             return _Refused(EngineError(self.name, f"unavailable ({self.unavailable.detail})"))
+        if options:  # a voice alias's parameters (engines that take them)
+            inner: Any = self.inner
+            return inner.synthesize(text, voice=voice, options=options)
         return self.inner.synthesize(text, voice=voice)
 
     async def close(self) -> None:

@@ -21,7 +21,7 @@ __all__ = ["EventSink", "TTSComponent"]
 
 log = logging.getLogger(__name__)
 
-_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban")
+_KEYS = ("tts", "skip", "clear", "pause", "resume", "queue", "ban", "unban", "voice", "ttsvoice")
 
 
 class EventSink(Protocol):

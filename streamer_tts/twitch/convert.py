@@ -38,6 +38,8 @@ from ..core.events import (
     SubTier,
     Unban,
     User,
+    UserVoice,
+    Voice,
 )
 from ..core.fields import clean_field
 
@@ -165,6 +167,14 @@ def chat_event(
         if not target:
             return None
         return (Ban if key == "ban" else Unban)(by=user, target=target)
+    if key == "voice":  # `!voice`, `!voice robot`, `!voice reset`
+        return Voice(by=user, alias=(rest.split() or [""])[0])
+    if key == "ttsvoice":
+        words = rest.split()
+        target = login_of(words[0].lstrip("@")) if words else ""
+        if not target or len(words) < 2:
+            return None
+        return UserVoice(by=user, target=target, alias=words[1])
     command = _COMMANDS.get(key)
     return command(by=user) if command is not None else None
 

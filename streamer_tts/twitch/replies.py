@@ -12,7 +12,7 @@ import logging
 from twitchio.ext import commands
 
 from ..core.decisions import Control, Rejected
-from ..core.events import ChatTTS
+from ..core.events import ChatTTS, UserVoice, Voice
 
 __all__ = ["MAX_PENDING_REPLIES", "Replies"]
 
@@ -44,9 +44,20 @@ class Replies:
     def on_decision(self, event: object, decision: object) -> None:
         if isinstance(decision, Control) and decision.action == "queue":
             self.say(f"@{decision.by} {decision.detail}")
+        elif isinstance(event, Voice | UserVoice):
+            self._voice(event, decision)
         elif isinstance(decision, Rejected) and isinstance(event, ChatTTS) and self.enabled:
             words = _REASON_WORDS.get(decision.reason, "refused")
             self.say(f"@{decision.user} not read: {words}")
+
+    def _voice(self, event: Voice | UserVoice, decision: object) -> None:
+        """`!voice` alone is a question: always answered. A change or a refusal
+        (unknown alias, one the role may not use) only with `commands.replies`."""
+        if isinstance(decision, Control):
+            if decision.voice is None or self.enabled:  # None: the list of choices
+                self.say(f"@{decision.by} {decision.detail}")
+        elif isinstance(decision, Rejected) and self.enabled:
+            self.say(f"@{decision.user} voice not changed: {decision.detail}")
 
     def say(self, text: str) -> None:
         if len(self._pending) >= MAX_PENDING_REPLIES:
