@@ -51,7 +51,13 @@ def describe(m: Message) -> dict[str, Any]:
 
 def queue_row(m: Message, now: float) -> dict[str, Any]:
     waited_s = round(max(0.0, now - m.enqueued_at), 1)
-    return {**describe(m), "paid": m.paid, "text": m.text, "waited_s": waited_s}
+    return {
+        **describe(m),
+        "paid": m.paid,
+        "text": m.text,
+        "waited_s": waited_s,
+        "voice": m.voice,  # the alias that will read it (None: the one configured voice)
+    }
 
 
 def history_rows(entries: list[Entry]) -> list[dict[str, Any]]:

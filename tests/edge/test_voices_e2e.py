@@ -71,8 +71,14 @@ async def test_voice_command_picks_espeak_and_survives_a_restart(tmp_path: Path)
         assert any("voices you may use: joe, robot" in m for m in said), said
 
         async with daemon_on_sim(sim, config, engines=tone_piper()) as run:
+            await sim.chat("streamer", "!ttspause")
+            await run.wait(logs.TTS_CONTROL, action="pause")
             await sim.chat("alice", "!tts still a robot after the restart")
             await sim.chat("carol", "!tts and I am not")
+            await run.wait(logs.TTS_ACCEPTED, 2)
+            rows = run.daemon.conductor.snapshot()["queue"]  # what the dashboard shows
+            assert [(r["user"], r["voice"]) for r in rows] == [("alice", "robot"), ("carol", "joe")]
+            await sim.chat("streamer", "!ttsresume")
             await run.wait(logs.TTS_FINISHED, 2)
             mod = await sim.chat("streamer", "!ttsvoice alice reset")
             assert mod is not None

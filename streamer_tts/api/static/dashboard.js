@@ -67,6 +67,7 @@
       cell(row, m.priority);
       cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
       cell(row, m.user);
+      cell(row, m.voice || "");
       cell(row, waited(m.waited_s));
       cell(row, m.text, "text");
       row.appendChild(button("Remove", "remove", () => command("remove", { id: m.id })));
