@@ -12,7 +12,6 @@ skip, a moderator dropping a user's messages).
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ from .events import (
     Source,
     Subscription,
     Unban,
-    User,
     UserVoice,
     Voice,
 )
@@ -60,9 +58,9 @@ from .limits import GateFactory, Limits
 from .money import format_amount, spoken_amount, to_bits
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
-from .voices import RESET, InlineMode, choose, split_inline
+from .voices import MAX_VOICES, choose, inline_meta, set_voice
 
-__all__ = ["MAX_SEEN_IDS", "Admission", "OnAir"]
+__all__ = ["MAX_SEEN_IDS", "MAX_VOICES", "Admission", "OnAir"]
 
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
 # seconds of each other; this many ids covers hours of a busy channel.
@@ -70,8 +68,6 @@ MAX_SEEN_IDS = 50_000
 # The same payment reported by two subscriptions arrives seconds apart.
 PAIR_WINDOW_S = 120.0
 MAX_PAIR_KEYS = 10_000
-# Viewers' own voices (`!voice`); as the journal keeps them, the oldest go first.
-MAX_VOICES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,7 +300,8 @@ class Admission:
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
-        self._inline(message, event, body, values)
+        if body and not isinstance(event, Announce) and not user.external:
+            message.meta |= inline_meta(rules.voices, event, body, rule, values)
         admitted, evicted = self.queue.offer(message)
         if not admitted:
             return reject(Reason.QUEUE_FULL)
@@ -318,27 +315,6 @@ class Admission:
         if isinstance(event, Redemption):
             return self.rules.reward_voices.get(event.reward_title.strip().lower())
         return None
-
-    def _inline(
-        self, message: Message, event: Incoming, body: str, values: dict[str, object]
-    ) -> None:
-        """`robot: hi joe: hello` in the body: each part in its voice (`voices.inline`)."""
-        voices = self.rules.voices
-        mode = voices.inline
-        if not body or mode is InlineMode.OFF or (mode is InlineMode.PAID and not event.paid):
-            return
-        if isinstance(event, Announce) or event.user.external:
-            return
-        segments = split_inline(body, voices.choices(event.user))
-        if not segments:
-            return
-        rule = self.rules.sources[event.source]
-        empty = {**values, "message": ""}
-        message.meta["inline"] = json.dumps([[a or "", t] for a, t in segments])
-        message.meta["inline_head"] = render(rule.template, empty)
-        message.meta["inline_head_bare"] = (
-            render(rule.template_no_name, empty) if rule.template_no_name else ""
-        )
 
     def _paired(self, event: Incoming, now: float) -> bool:
         """Match a payment against one seen through the *other* subscription.
@@ -438,44 +414,12 @@ class Admission:
             self.banned.discard(command.target)
             return Control(action, login, command.target, detail="unbanned")
         if isinstance(command, Voice):
-            return self._set_voice(action, by, by.login, command.alias, own=True)
+            return set_voice(self.rules.voices, self.voices, action, by, by.login, command.alias)
         if isinstance(command, UserVoice):
-            return self._set_voice(action, by, command.target, command.alias, own=False)
+            return set_voice(
+                self.rules.voices, self.voices, action, by, command.target, command.alias, own=False
+            )
         raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
-
-    def _set_voice(
-        self, action: ControlAction, by: User, target: str, alias: str, *, own: bool
-    ) -> Control | Rejected:
-        """`!voice` / `!ttsvoice`: a viewer's voice from now on. A refusal changes
-        nothing and says why; listing (no alias) writes nothing."""
-        voices = self.rules.voices
-
-        def refuse(reason: Reason, detail: str) -> Rejected:
-            return Rejected(reason, None, by.login, detail=detail)
-
-        if not voices.enabled:
-            return refuse(Reason.DISABLED, "no voices are configured")
-        if own and not alias:
-            mine = self.voices.get(target)
-            choices = ", ".join(voices.choices(by)) or "none"
-            yours = f" (yours: {mine})" if mine else ""
-            return Control(action, by.login, detail=f"voices you may use: {choices}{yours}")
-        if alias == RESET:
-            self.voices.pop(target, None)
-            return Control(action, by.login, target, detail=f"voice reset for {target}", voice="")
-        if alias not in voices.aliases:
-            known = ", ".join(voices.choices(by)) or "none"
-            return refuse(Reason.NOT_ALLOWED, f"no voice named {alias} (voices: {known})")
-        if not voices.available(alias):
-            return refuse(Reason.NOT_ALLOWED, f"voice {alias} is unavailable right now")
-        if own and not voices.may_use(by, alias):
-            known = ", ".join(voices.choices(by)) or "none"
-            return refuse(Reason.NOT_ALLOWED, f"{alias} is not yours to use (voices: {known})")
-        self.voices[target] = alias
-        self.voices.move_to_end(target)
-        while len(self.voices) > MAX_VOICES:
-            self.voices.popitem(last=False)
-        return Control(action, by.login, target, detail=f"voice of {target}: {alias}", voice=alias)
 
     def _queue_reply(self, login: str, now: float) -> str:
         order = self.queue.snapshot(now)

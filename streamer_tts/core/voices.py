@@ -19,21 +19,32 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-from .decisions import Message
-from .events import Role, User
+from .decisions import Control, ControlAction, Message, Reason, Rejected
+from .events import Incoming, Role, User
+
+if TYPE_CHECKING:
+    from collections import OrderedDict
+
+    from .rules import SourceRule
 
 __all__ = [
     "INLINE_MAX",
+    "MAX_VOICES",
     "PER_USER",
     "InlineMode",
     "VoiceRules",
     "choose",
+    "inline_meta",
+    "set_voice",
     "split_inline",
     "spoken_parts",
 ]
 
 PER_USER = "per_user"
+# Viewers' own voices (`!voice`); as the journal keeps them, the oldest go first.
+MAX_VOICES = 100_000
 # More labelled segments than this in one message are read as plain text:
 # a message of twenty one-word voices is a game, not a message.
 INLINE_MAX = 5
@@ -192,3 +203,68 @@ def spoken_parts(message: Message) -> tuple[tuple[str | None, str], ...]:
     head = message.meta.get("inline_head_bare" if bare else "inline_head", "")
     parts: list[tuple[str | None, str]] = [(None, head)] if head else []
     return tuple(parts + body)
+
+
+def set_voice(
+    rules: VoiceRules,
+    voices: OrderedDict[str, str],
+    action: ControlAction,
+    by: User,
+    target: str,
+    alias: str,
+    *,
+    own: bool = True,
+) -> Control | Rejected:
+    """`!voice` / `!ttsvoice`: `target`'s voice from now on, in `voices` (the
+    admission's registry). A refusal changes nothing and says why; listing
+    (no alias) writes nothing. A moderator may give any alias that can speak."""
+
+    def refuse(reason: Reason, detail: str) -> Rejected:
+        return Rejected(reason, None, by.login, detail=detail)
+
+    if not rules.enabled:
+        return refuse(Reason.DISABLED, "no voices are configured")
+    known = ", ".join(rules.choices(by)) or "none"
+    if own and not alias:
+        mine = voices.get(target)
+        yours = f" (yours: {mine})" if mine else ""
+        return Control(action, by.login, detail=f"voices you may use: {known}{yours}")
+    if alias == RESET:
+        voices.pop(target, None)
+        return Control(action, by.login, target, detail=f"voice reset for {target}", voice="")
+    if alias not in rules.aliases:
+        return refuse(Reason.NOT_ALLOWED, f"no voice named {alias} (voices: {known})")
+    if not rules.available(alias):
+        return refuse(Reason.NOT_ALLOWED, f"voice {alias} is unavailable right now")
+    if own and not rules.may_use(by, alias):
+        return refuse(Reason.NOT_ALLOWED, f"{alias} is not yours to use (voices: {known})")
+    voices[target] = alias
+    voices.move_to_end(target)
+    while len(voices) > MAX_VOICES:
+        voices.popitem(last=False)
+    return Control(action, by.login, target, detail=f"voice of {target}: {alias}", voice=alias)
+
+
+def inline_meta(
+    rules: VoiceRules,
+    event: Incoming,
+    body: str,
+    rule: SourceRule,
+    values: Mapping[str, object],
+) -> dict[str, str]:
+    """The message's inline parts (`robot: hi joe: hello`), for `spoken_parts`;
+    {} when `voices.inline` does not allow them here or the body has no label."""
+    mode = rules.inline
+    if mode is InlineMode.OFF or (mode is InlineMode.PAID and not event.paid):
+        return {}
+    segments = split_inline(body, rules.choices(event.user))
+    if not segments:
+        return {}
+    from .rules import render  # rules imports this module
+
+    empty = {**values, "message": ""}
+    return {
+        "inline": json.dumps([[a or "", t] for a, t in segments]),
+        "inline_head": render(rule.template, empty),
+        "inline_head_bare": render(rule.template_no_name, empty) if rule.template_no_name else "",
+    }
