@@ -121,6 +121,11 @@ class Daemon:
         except (EngineConfigError, OutputError) as e:
             raise StartupError(str(e)) from None
         self.admission.update_rules(self._rules(self.config))  # aliases that cannot speak
+        if self.config.voices is not None and self.config.voices.by_language:
+            from .language import LanguageDetector
+
+            codes = list(self.config.voices.by_language)  # models load in about a second
+            self.conductor.language_of = await asyncio.to_thread(LanguageDetector, codes)
         self.restore()
         self._task = asyncio.create_task(self.conductor.run(), name="conductor")
         self.conductor.submit(Wake())

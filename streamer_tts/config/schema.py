@@ -417,6 +417,12 @@ class Voices(Strict):
             if alias not in self.aliases:
                 known = ", ".join(sorted(self.aliases))
                 raise ValueError(f"{where}: unknown voice {alias!r} (aliases: {known})")
+        if self.by_language:
+            from ..language import unknown_codes
+
+            bad = unknown_codes(self.by_language)
+            if bad:
+                raise ValueError(f"by_language: {bad[0]!r} is not an ISO 639-1 code (de, fr ...)")
         return self
 
 

@@ -141,6 +141,7 @@ class Incoming:
     message: str = ""
     fragments: tuple[Fragment, ...] = field(default=())
     via: str = ""  # which subscription delivered it (e.g. "chat", "eventsub")
+    language: str | None = None  # ISO 639-1, detected at the edge (`voices.by_language`)
 
     def __post_init__(self) -> None:
         _require(bool(self.id), "event id must not be empty")

@@ -91,3 +91,24 @@ async def test_voice_command_picks_espeak_and_survives_a_restart(tmp_path: Path)
             ("carol", "joe", "piper"),
             ("alice", "joe", "piper"),
         }
+
+
+async def test_by_language_routes_a_viewer_without_a_choice(tmp_path: Path) -> None:
+    voices = {**VOICES, "by_language": {"de": "robot"}}
+    async with TwitchSim() as sim:
+        config = sim_config(sim, tmp_path, voices=voices)
+        async with daemon_on_sim(sim, config, engines=tone_piper()) as run:
+            await sim.chat("hans", "!tts Hallo zusammen, wie geht es euch heute so?")
+            await sim.chat("amy", "!tts hello everyone, how is the stream going today?")
+            await sim.chat("amy", "!voice joe")
+            await run.wait(logs.TTS_CONTROL, action="voice")
+            await sim.chat("amy", "!tts Guten Abend, ich habe meine eigene Stimme gewählt")
+            await sim.chat("kim", "!tts ok")  # too short to tell: the default
+            await run.wait(logs.TTS_FINISHED, 4)
+    voices_of = [(e["user"], e["voice"], e["engine"]) for e in run.of(logs.TTS_STARTED)]
+    assert voices_of == [
+        ("hans", "robot", "espeak"),
+        ("amy", "joe", "piper"),
+        ("amy", "joe", "piper"),  # her own choice wins over the language
+        ("kim", "joe", "piper"),
+    ]
