@@ -407,6 +407,11 @@ class Voices(Strict):
     by_language: dict[str, str] = {}  # language code (de, fr ...) -> alias
     inline: Literal["off", "paid", "everyone"] = "off"
 
+    @field_validator("inline", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        return "off" if value is False else value  # YAML reads a bare `off` as false
+
     @model_validator(mode="after")
     def _known(self) -> Voices:
         named = [("default", self.default)] if self.default != "per_user" else []

@@ -52,6 +52,23 @@ def test_the_example_loads_into_core_rules() -> None:
     assert rules.tiers.tiers[0].voice == "aria"
 
 
+def test_a_bare_off_is_off_not_false() -> None:
+    config = parse_config("voices:\n  aliases: {joe: {engine: piper}}\n  inline: off\n", env={})
+    assert config.voices is not None and config.voices.inline == "off"
+
+
+def test_the_shipped_commented_voices_section_is_valid() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "config.yaml").read_text()
+    head, _, tail = text.partition("# voices:")
+    section = "voices:" + "\n".join(line.removeprefix("#") for line in tail.splitlines())
+    config = parse_config(
+        head + section, env={"TWITCH_CLIENT_ID": "a", "TWITCH_CLIENT_SECRET": "b"}
+    )
+    assert config.voices is not None and "robot" in config.voices.aliases
+
+
 def test_without_a_voices_section_nothing_changes() -> None:
     rules = to_rules(parse_config("", env={}))
     assert not rules.voices.enabled and rules.reward_voices == {}
