@@ -134,12 +134,15 @@ class Daemon:
         )
 
     def _rules(self, config: Config) -> Rules:
-        """The config's rules, less the voice aliases whose engine could not start."""
+        """The config's rules, less the voice aliases that cannot speak: their
+        engine could not start, or a reload added them (built at the next start)."""
         rules = to_rules(config)
         book = self.player.voices
-        if book is None or not rules.voices.enabled:
+        if not rules.voices.enabled:
             return rules
-        return replace(rules, voices=rules.voices.with_unavailable(book.unavailable()))
+        known = set(book.aliases) if book is not None else set()
+        down = (book.unavailable() if book is not None else set()) | (rules.voices.aliases - known)
+        return replace(rules, voices=rules.voices.with_unavailable(down))
 
     def reload(self, config: Config) -> None:
         """Take new rules without losing the queue (SIGHUP): the conductor applies them."""
@@ -149,6 +152,8 @@ class Daemon:
         ]
         if config.audio.output != self.config.audio.output:
             needs_restart.append("audio.output")
+        if config.voices != self.config.voices:  # the aliases' engines are built at start
+            needs_restart.append("voices")
         self.config = config
         logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 

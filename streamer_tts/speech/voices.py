@@ -209,8 +209,10 @@ class VoiceBook:
                 continue
 
     def chain(self, message: Message) -> list[Any] | None:
-        """The engines to try for `message`, best first; None: it names no alias
-        (no `voices:` section), so the player's own engines read it as before."""
+        """The engines to try for `message`, best first; None: it names no voice,
+        so the player's own engines read it as before. A name that is no alias
+        (one added by a reload, which needs a restart) is never handed to an
+        engine as its own voice name: the primary and the fallback read it."""
         own = self.aliases.get(message.voice or "")
         parts = spoken_parts(message)
         first: AliasVoice | InlineVoice
@@ -221,6 +223,8 @@ class VoiceBook:
                 first = first.parts[0][0]  # one part: no label was usable after all
         elif own is not None:
             first = own
+        elif message.voice:
+            return list(reversed(self._fallbacks))
         else:
             return None
         rest = [f for f in self._fallbacks if own is None or f.name != own.name]

@@ -137,6 +137,8 @@ voices:
     with pytest.raises(EngineError):  # fails at once: the player moves on to the fallback
         await collect(book.chain(message("aria"))[0].synthesize("hi"))  # type: ignore[index]
     assert book.chain(message(None)) is None  # no alias: the player's engines, as today
+    stale = book.chain(message("added_by_a_reload")) or []
+    assert [(v.name, v.options) for v in stale] == [("piper", {}), ("espeak", {})]
     inline = message("joe")
     inline.meta.update(
         inline='[["robot", "beep"], ["", "plain"]]', inline_head="alice says", inline_head_bare=""

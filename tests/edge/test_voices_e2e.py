@@ -105,6 +105,13 @@ async def test_by_language_routes_a_viewer_without_a_choice(tmp_path: Path) -> N
             await sim.chat("amy", "!tts Guten Abend, ich habe meine eigene Stimme gewählt")
             await sim.chat("kim", "!tts ok")  # too short to tell: the default
             await run.wait(logs.TTS_FINISHED, 4)
+            # a reload that adds an alias: it speaks only after a restart
+            aliases = {**VOICES["aliases"], "new": {"engine": "espeak", "rate": 300}}
+            run.daemon.reload(sim_config(sim, tmp_path, voices={**voices, "aliases": aliases}))
+            reloaded = await run.wait("config.reloaded")
+            assert "voices" in reloaded[0]["restart_needed_for"]
+            await sim.chat("kim", "!voice new")
+            refused = await run.wait(logs.TTS_REJECTED, reason="not_allowed")
     voices_of = [(e["user"], e["voice"], e["engine"]) for e in run.of(logs.TTS_STARTED)]
     assert voices_of == [
         ("hans", "robot", "espeak"),
@@ -112,3 +119,4 @@ async def test_by_language_routes_a_viewer_without_a_choice(tmp_path: Path) -> N
         ("amy", "joe", "piper"),  # her own choice wins over the language
         ("kim", "joe", "piper"),
     ]
+    assert refused[0]["user"] == "kim"
