@@ -20,7 +20,7 @@ CONFIDENCE_FLOOR: Final = 0.7
 
 
 def _language(code: str) -> Any:
-    from lingua import IsoCode639_1, Language
+    from lingua import IsoCode639_1, Language  # pyright: ignore[reportMissingImports]
 
     return Language.from_iso_code_639_1(IsoCode639_1.from_str(code.strip().lower()))
 
@@ -38,7 +38,10 @@ def unknown_codes(codes: Iterable[str]) -> list[str]:
 
 class LanguageDetector:
     def __init__(self, codes: Iterable[str], *, floor: float = CONFIDENCE_FLOOR) -> None:
-        from lingua import Language, LanguageDetectorBuilder
+        from lingua import (  # pyright: ignore[reportMissingImports]
+            Language,
+            LanguageDetectorBuilder,
+        )
 
         languages = {_language(c) for c in codes} | {Language.ENGLISH}
         if len(languages) < 2:  # lingua needs two; English alone routes nothing

@@ -79,16 +79,15 @@ class _Gained:
     def __init__(self, inner: Synthesis, gain: float) -> None:
         self._inner = inner
         self._gain = gain
-
-    @property
-    def first_chunk_s(self) -> float | None:
-        return self._inner.first_chunk_s
+        self.first_chunk_s: float | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
 
     async def __anext__(self) -> bytes:
-        return apply_volume(await anext(self._inner), self._gain)
+        chunk = await anext(self._inner)
+        self.first_chunk_s = self._inner.first_chunk_s
+        return apply_volume(chunk, self._gain)
 
     async def cancel(self) -> None:
         await self._inner.cancel()
@@ -237,8 +236,8 @@ def build_voices(config: Config, base: Sequence[Engine], *, sample_rate: int) ->
     section = config.voices
     if section is None:
         return None
-    by_name: dict[str, Engine] = {e.name: e for e in base}
-    extra: list[Engine] = []
+    by_name: dict[str, Any] = {e.name: e for e in base}  # Engine or OptionalEngine
+    extra: list[Any] = []
     for alias in section.aliases.values():
         name = alias.engine
         if name in by_name:
