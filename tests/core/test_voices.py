@@ -294,3 +294,52 @@ def test_restored_choices_are_used() -> None:
     bob = ChatTTS(id=next_id(), user=user("bob"), message="hi")
     assert accepted(a.decide(alice, 0)).message.voice == "robot"
     assert accepted(a.decide(bob, 0)).message.voice == "joe"  # a stale alias: the default
+
+
+commands = st.one_of(
+    st.builds(
+        lambda who, alias: Voice(by=user(who), alias=alias),
+        st.sampled_from(["alice", "bob"]),
+        st.sampled_from(sorted(ALIASES | {"ghost", "reset", ""})),
+    ),
+    st.builds(
+        lambda who, alias: UserVoice(by=user("mod", Role.MODERATOR), target=who, alias=alias),
+        st.sampled_from(["alice", "bob"]),
+        st.sampled_from(sorted(ALIASES | {"ghost", "reset"})),
+    ),
+    st.builds(
+        lambda who, text: ChatTTS(id=next_id(), user=user(who), message=text),
+        st.sampled_from(["alice", "bob", "carol"]),
+        st.sampled_from(["hi", "robot: beep joe: hi", "aria: hello"]),
+    ),
+    st.builds(
+        lambda who, bits: Cheer(id=next_id(), user=user(who), amount_bits=bits, message="x"),
+        st.sampled_from(["alice", "bob"]),
+        st.sampled_from([100, 1000]),
+    ),
+)
+
+
+@given(
+    st.lists(commands, max_size=30),
+    st.sets(st.sampled_from(sorted(ALIASES)), max_size=4),
+)
+def test_every_accepted_message_reads_in_an_alias_that_can_speak(
+    events: list[object], unavailable: set[str]
+) -> None:
+    tiers = TierTable.of(
+        [Tier(1000, Priority.URGENT, voice="aria"), Tier(100, Priority.NORMAL, voice="ghost")]
+    )
+    rules = voiced(inline=InlineMode.EVERYONE).voices.with_unavailable(unavailable)
+    a = admission(Rules(voices=rules, tiers=tiers))
+    for n, event in enumerate(events):
+        decision = a.decide(event, float(n))  # type: ignore[arg-type]
+        if isinstance(decision, Accepted):
+            m = decision.message
+            assert m.voice in ALIASES and m.voice not in unavailable
+            if isinstance(event, Cheer) and event.amount_bits >= 1000 and "aria" not in unavailable:
+                assert m.voice == "aria"  # the tier's voice wins
+            for alias, _ in spoken_parts(m):
+                assert alias is None or (alias in ALIASES and alias not in unavailable)
+        # a viewer's kept choice is always an alias (a refusal changed nothing)
+        assert set(a.voices.values()) <= ALIASES
