@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .announce import Announcer, Reply, reply
@@ -56,6 +58,7 @@ class Conductor(Queries):
         player.attach(self.inbox.put)
         self.on_decision = on_decision
         self._clock = clock
+        self.language_of: Callable[[str], str | None] | None = None  # voices.by_language
         self._idle = asyncio.Event()
         self._idle.set()
         self._wake: asyncio.TimerHandle | None = None
@@ -63,6 +66,8 @@ class Conductor(Queries):
 
     def submit(self, event: object) -> bool:
         """Hand an event over without waiting; False if refused (a free one, inbox full)."""
+        if self.language_of is not None and isinstance(event, Incoming) and event.message:
+            event = replace(event, language=self.language_of(event.message))  # by_language
         if not self.inbox.put(event):
             log.error("conductor inbox full: free message refused (%s)", type(event).__name__)
             return False

@@ -18,6 +18,8 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,11 +37,13 @@ from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
+from .speech.voices import build_voices
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from .api.server import ControlApi
+    from .core.rules import Rules
     from .twitch.bot import TTSBot
     from .twitch.runner import TwitchRunner
 
@@ -78,14 +82,19 @@ class Daemon:
         self.journal = journal
         banned = journal.bans() if journal is not None else ()
         said, nicknames = journal.lexicon() if journal is not None else ({}, {})
+        voices = journal.voices() if journal is not None else {}
         self.admission = Admission(
-            to_rules(config), aiolimiter_gate, banned=banned, lexicon=Lexicon(said, nicknames)
+            to_rules(config),
+            aiolimiter_gate,
+            banned=banned,
+            lexicon=Lexicon(said, nicknames),
+            voices=voices,
         )
         audio = config.audio
         spec = output or audio.output
         rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
         self.player = Player(
-            engines=engines or build_engines(config, sample_rate=rate),
+            engines=(base := engines or build_engines(config, sample_rate=rate)),
             output=spec,
             sample_rate=rate,
             gap_ms=audio.gap_ms,
@@ -94,6 +103,7 @@ class Daemon:
             retries=config.engine.retries,
             frames_per_buffer=audio.frames_per_buffer,
             max_preroll_ms=audio.max_preroll_ms,
+            voices=build_voices(config, base, sample_rate=rate),
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
@@ -131,6 +141,12 @@ class Daemon:
             await self.player.start()
         except (EngineConfigError, OutputError) as e:
             raise StartupError(str(e)) from None
+        self.admission.update_rules(self._rules(self.config))  # aliases that cannot speak
+        if self.config.voices is not None and self.config.voices.by_language:
+            from .language import LanguageDetector
+
+            codes = list(self.config.voices.by_language)  # models load in about a second
+            self.conductor.language_of = await asyncio.to_thread(LanguageDetector, codes)
         self.restore()
         self.task = asyncio.create_task(self.conductor.run(), name="conductor")
         self.conductor.submit(Wake())
@@ -138,9 +154,20 @@ class Daemon:
             logs.DAEMON_STARTED, engine=self.player.engines[0].name, output=self.player.output.name
         )
 
+    def _rules(self, config: Config) -> Rules:
+        """The config's rules, less the voice aliases that cannot speak: their
+        engine could not start, or a reload added them (built at the next start)."""
+        rules = to_rules(config)
+        book = self.player.voices
+        if not rules.voices.enabled:
+            return rules
+        known = set(book.aliases) if book is not None else set()
+        down = (book.unavailable() if book is not None else set()) | (rules.voices.aliases - known)
+        return replace(rules, voices=rules.voices.with_unavailable(down))
+
     def reload(self, config: Config) -> None:
         """Take new rules without losing the queue (SIGHUP): the conductor applies them."""
-        self.conductor.submit(Reload(to_rules(config), config.audio.volume))
+        self.conductor.submit(Reload(self._rules(config), config.audio.volume))
         needs_restart = [
             key for key in ("twitch", "engine") if getattr(config, key) != getattr(self.config, key)
         ]
@@ -149,6 +176,8 @@ class Daemon:
         old_chat, new_chat = self.config.sources.chat, config.sources.chat
         if (old_chat.mode, old_chat.roles) != (new_chat.mode, new_chat.roles):
             needs_restart.append("sources.chat.mode")  # the Twitch component reads it at start
+        if config.voices != self.config.voices:  # the aliases' engines are built at start
+            needs_restart.append("voices")
         self.config = config
         logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 

@@ -21,7 +21,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import logs
 from ..core.playback import (
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..core.decisions import Message
+    from ..speech.voices import VoiceBook
 
 __all__ = ["MAX_PREFETCH", "Player", "Report"]
 
@@ -119,7 +121,8 @@ class _Pump:
         for attempt in range(player.retries + 1):
             if attempt:
                 await asyncio.sleep(player.retry_backoff_s * 2 ** (attempt - 1))
-            for n, engine in enumerate(player.engines):
+            engines = player.engines_for(self.message)
+            for n, engine in enumerate(engines):
                 try:
                     await self._speak(engine)
                     return
@@ -128,7 +131,7 @@ class _Pump:
                 except Exception as e:  # an engine fault of any kind: next engine
                     error = str(e) if isinstance(e, EngineError) else f"{type(e).__name__}: {e}"
                     player.report(Failed(self.message.id, engine.name, error))
-                    more = n + 1 < len(player.engines) or attempt < player.retries
+                    more = n + 1 < len(engines) or attempt < player.retries
                     if more and self.frames > 0 and self.segment is not None:
                         # partial audio was heard: start the message over, cleanly
                         player.restart_segment(self)
@@ -137,7 +140,7 @@ class _Pump:
         self.failure = Failed(self.message.id, self.engine, error, final=True)
         player.failed(self)
 
-    async def _speak(self, engine: Engine) -> None:
+    async def _speak(self, engine: Any) -> None:  # noqa: ANN401 - alias options go past the Engine protocol
         player = self.player
         self.engine = engine.name
         resampler = Resampler(engine.format, player.format)
@@ -202,10 +205,12 @@ class Player:
         retries: int = 2,
         retry_backoff_s: float = RETRY_BACKOFF_S,
         max_preroll_ms: float = 120,
+        voices: VoiceBook | None = None,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
         self.engines = engines
+        self.voices = voices  # aliases over the engines (`voices:`), if configured
         self._notify = notify
         self.format = PcmFormat(sample_rate)
         self.volume = volume
@@ -246,6 +251,8 @@ class Player:
         self._loop = asyncio.get_running_loop()
         for engine in self.engines:
             await engine.start()
+        if self.voices is not None:
+            await self.voices.start()
         self.output.start()
 
     async def close(self) -> None:
@@ -260,6 +267,13 @@ class Player:
         for engine in self.engines:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(engine.close(), WIND_DOWN_S)
+        if self.voices is not None:
+            await self.voices.close()
+
+    def engines_for(self, message: Message) -> list[Any]:
+        """The message's voice alias and its fallbacks; else the engines, as ever."""
+        chain = self.voices.chain(message) if self.voices is not None else None
+        return chain or list(self.engines)
 
     # --- commands from the conductor: none of them waits ---------------------
 

@@ -18,6 +18,7 @@ from .limits import LimitPolicy
 from .money import MoneyRules
 from .permissions import Permissions
 from .tiers import Tier, TierTable
+from .voices import VoiceRules
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -129,6 +130,10 @@ class Rules:
     # flood mode: on above this many free messages waiting, off below half
     flood_threshold: int = 20
     flood_min_priority: Priority = Priority.HIGH  # free messages below it are refused meanwhile
+    voices: VoiceRules = field(default_factory=VoiceRules)
+    reward_voices: Mapping[str, str] = field(
+        default_factory=dict[str, str]
+    )  # lowercase title -> alias
 
 
 _FORMATTER = string.Formatter()

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Final
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Final
 
 from .. import logs
 from .base import Engine, EngineConfigError, EngineError, PcmFormat, Synthesis
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Mapping
 
     from ..config.schema import Config
     from ..config.schema import Engine as EngineSection
@@ -55,10 +56,13 @@ class _Refused:
 class OptionalEngine:
     """Wraps an engine that may fail to start; the group knows when none could."""
 
-    def __init__(self, inner: Engine, group: list[OptionalEngine]) -> None:
+    def __init__(
+        self, inner: Engine, group: list[OptionalEngine], *, required: bool = True
+    ) -> None:
         self.inner = inner
         self.name = inner.name
         self.unavailable: EngineError | None = None
+        self.required = required  # False: only voice aliases use it, never fatal
         self._group = group
         self._started = False
         self._retry: asyncio.Task[None] | None = None
@@ -74,7 +78,8 @@ class OptionalEngine:
         except EngineError as error:
             self.unavailable = error
             self._started = True
-            if all(_refused_for_good(e) for e in self._group):
+            required = [e for e in self._group if e.required]
+            if self.required and all(_refused_for_good(e) for e in required):
                 raise  # nothing left to speak with, and waiting will not help: exit 2
             transient = not isinstance(error, EngineConfigError)
             fields: dict[str, object] = {"engine": self.name, "error": str(error)}
@@ -105,9 +110,14 @@ class OptionalEngine:
                 logs.emit(logs.ENGINE_AVAILABLE, engine=self.name)
                 return
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> Synthesis:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> Synthesis:
         if self.unavailable is not None:
             return _Refused(EngineError(self.name, f"unavailable ({self.unavailable.detail})"))
+        if options:  # a voice alias's parameters (engines that take them)
+            inner: Any = self.inner
+            return inner.synthesize(text, voice=voice, options=options)
         return self.inner.synthesize(text, voice=voice)
 
     async def close(self) -> None:
