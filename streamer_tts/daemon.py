@@ -27,6 +27,7 @@ from . import logs, systemd
 from .audio.noise import filter_native_stderr
 from .audio.outputs import OutputError, native_rate
 from .audio.player import Player
+from .audio.voices import build_voices
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
@@ -37,7 +38,6 @@ from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
 from .speech.base import Engine, EngineConfigError
 from .speech.build import build_engines
-from .speech.voices import build_voices
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..core.decisions import Message
-    from ..speech.voices import VoiceBook
+    from .voices import VoiceBook
 
 __all__ = ["MAX_PREFETCH", "Player", "Report"]
 

@@ -17,6 +17,7 @@ from .filters import FilterRules
 from .limits import LimitPolicy
 from .money import MoneyRules
 from .permissions import Permissions
+from .templates import render
 from .tiers import Tier, TierTable
 from .voices import VoiceRules
 
@@ -142,9 +143,3 @@ _FORMATTER = string.Formatter()
 def template_fields(template: str) -> set[str]:
     """The placeholder names a template uses (raises ValueError if malformed)."""
     return {name for _, name, _, _ in _FORMATTER.parse(template) if name is not None}
-
-
-def render(template: str, values: Mapping[str, object]) -> str:
-    """Fill a template, then drop the dangling ": " an empty message leaves."""
-    text = template.format_map(values)
-    return " ".join(text.split()).strip(" :,;-")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from .decisions import Control, ControlAction, Message, Reason, Rejected
 from .events import Incoming, Role, User
+from .templates import render
 
 if TYPE_CHECKING:
     from collections import OrderedDict
@@ -260,7 +261,6 @@ def inline_meta(
     segments = split_inline(body, rules.choices(event.user))
     if not segments:
         return {}
-    from .rules import render  # rules imports this module
 
     empty = {**values, "message": ""}
     return {

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from streamer_tts import logs
+from streamer_tts.audio.voices import AliasVoice, InlineVoice, build_voices
 from streamer_tts.config import parse_config
 from streamer_tts.core.decisions import Message, Priority
 from streamer_tts.core.events import Source
 from streamer_tts.speech.base import EngineError
 from streamer_tts.speech.espeak import EspeakEngine
-from streamer_tts.speech.voices import AliasVoice, InlineVoice, build_voices
 from tests.fakes.azure_server import FakeAzureServer
 from tests.fakes.tone_engine import ToneEngine
 

@@ -19,10 +19,10 @@ import asyncio
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import logs
-from ..audio.pcm import Resampler, apply_volume
 from ..core.voices import spoken_parts
-from .base import Engine, EngineConfigError, EngineError, PcmFormat, Synthesis
-from .build import OptionalEngine, make_engine
+from ..speech.base import Engine, EngineConfigError, EngineError, PcmFormat, Synthesis
+from ..speech.build import OptionalEngine, make_engine
+from .pcm import Resampler, apply_volume
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
