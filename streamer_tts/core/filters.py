@@ -218,7 +218,9 @@ _MARKUP = re.compile(
     re.IGNORECASE,
 )
 _LINK_MARK = MARK
-_LINK_MARKS = re.compile(f"{_LINK_MARK}(?: ?{_LINK_MARK})*")
+_LINK_MARKS = re.compile(f"{_LINK_MARK}(?: ?{_LINK_MARK})*(?P<stop> ?\\.(?=\\s|$))?")
+"""Links in a row, with the full stop that may end their sentence: a spaced
+replacement before that stop ("a link . fi") would read as a new link."""
 _ASCII_DIGIT = re.compile("[0-9]")  # `re` tests this class far faster than \d
 _DIGIT = re.compile(r"\d")
 # The prefix ends in a non-digit and the digits are possessive: a failed
@@ -367,8 +369,11 @@ def _clean_once(text: str, c: _Compiled, prefixes: frozenset[str]) -> tuple[Clea
         if _LINK_MARK in text:
             if rules.links is LinkAction.DROP:
                 return _LINK_DROPPED, False
-            text = _LINK_MARKS.sub(c.link_to if rules.links is LinkAction.REPLACE else " ", text)
-            text = " ".join(text.split())
+            to = c.link_to if rules.links is LinkAction.REPLACE else " "
+            stop = f"{to.rstrip()}. " if to.strip() else " "  # a stripped link takes its stop
+            text = _LINK_MARKS.sub(lambda m: stop if m["stop"] else to, text)
+            # words the link stood between may now repeat ("dot <link> dot")
+            text = _collapse_words(" ".join(text.split()), rules.max_repeat_words)
     recut = False
     if c.banned is not None and (spans := c.banned.spans(text)):
         if rules.banned_words_action is WordAction.DROP:

@@ -506,6 +506,10 @@ def check_output(result: Cleaned, rules: FilterRules) -> None:
 @example(message="日example.com日本語", rules=FilterRules(max_length=12))
 @example(message="a\u200d\u0301 \u1100\u0301\u0301\u0301\u1161", rules=RULES)
 @example(message="Cheer100 !é a", rules=FilterRules(max_length=2, max_repeat_chars=1))
+@example(message="example.com. \ufb01", rules=FilterRules(max_length=11))  # "a link . fi"
+@example(
+    message=" dot example.com dot ", rules=FilterRules(links=LinkAction.STRIP, max_repeat_words=1)
+)
 def test_clean_is_safe_and_idempotent(message: str, rules: FilterRules) -> None:
     first = clean(message, rules)
     check_output(first, rules)
