@@ -7,7 +7,7 @@ events/s`, every acceptance and state change written to a real SQLite
 journal as the daemon writes them: each event's turn handed to the journal
 writer, whose thread commits the turns that piled up meanwhile together
 (group commit), fsynced (`synchronous=FULL`) when they hold a paid
-acceptance; the next line, `, paid FULL ...`, says how many commits were
+acceptance; the next line, `paid acceptances durable ...`, says how many commits were
 fsynced for how many paid acceptances, and what one cost)
 and, last, `admission: N events/s, rss +M MB` (peak RSS growth).
 """
@@ -199,7 +199,8 @@ def main() -> None:
     if fsyncs:
         p50, p99 = fsyncs[len(fsyncs) // 2], fsyncs[int(len(fsyncs) * 0.99)]
         print(
-            f", paid FULL: {PAID[0]} paid acceptances in {len(fsyncs)} fsynced commits, "
+            f"paid acceptances durable (synchronous=FULL): {PAID[0]} in "
+            f"{len(fsyncs)} fsynced commits, "
             f"{p50 * 1000:.2f} ms p50, {p99 * 1000:.2f} ms p99 per commit"
         )
     print(f"admission: {rate:.0f} events/s, rss +{max(growth, 0.0):.1f} MB")
