@@ -21,9 +21,9 @@ happens fades out and back in over ``ramp_ms`` and is reported once, as an
 
 Thread-safe with one lock; no asyncio here. Events go to ``on_event`` from the
 pulling thread, outside the lock (forward them with ``call_soon_threadsafe``).
-The pull path fills one reused buffer: per device buffer it allocates only
-the bytes handed back (PyAudio takes nothing else) and a transient view; an
-events list only when something happened. ~1.4 us per 256 frames here.
+The pull path (:mod:`.feedmachine`) fills one reused buffer: per device buffer
+it allocates only the bytes handed back (PyAudio takes nothing else) and a
+transient view; an events list only when something happened. ~1.4 us per 256 frames here.
 """
 
 from __future__ import annotations
