@@ -81,7 +81,7 @@ def _subject(op: records.Op) -> str:
     match op:
         case records.Accept(message):
             return message.id
-        case records.BanUser(login) | records.UnbanUser(login):
+        case records.BanUser(login) | records.UnbanUser(login) | records.SetVoice(login):
             return login
         case records.SetPronunciation(term):
             return term

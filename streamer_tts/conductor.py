@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .actions import carry_out, flood_report
@@ -23,9 +24,8 @@ from .core import playback as pb
 from .core import records
 from .core.events import Command, DeleteMessage, Incoming, PurgeUser
 from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload
-from .journal import Journal
 from .journal.writer import JournalWriter, Written
-from .settle import settle
+from .settle import play_out, settle
 from .views import Queries
 from .wake import WakeTimer
 
@@ -60,12 +60,15 @@ class Conductor(Queries):
         player.attach(self.inbox.put)
         self.on_decision = on_decision
         self._clock = clock
+        self.language_of: Callable[[str], str | None] | None = None  # voices.by_language
         self._idle = asyncio.Event()
         self._idle.set()
         self.wake = WakeTimer(self.inbox.put)
 
     def submit(self, event: object) -> bool:
         """Hand an event over without waiting; False if refused (a free one, inbox full)."""
+        if self.language_of is not None and isinstance(event, Incoming) and event.message:
+            event = replace(event, language=self.language_of(event.message))  # by_language
         if not self.inbox.put(event):
             log.error("conductor inbox full: free message refused (%s)", type(event).__name__)
             return False
@@ -133,11 +136,7 @@ class Conductor(Queries):
     async def stop(self, *, grace_s: float = 0.0) -> None:
         """Start nothing new; let what plays finish for up to `grace_s`; flush the journal."""
         self.inbox.put(Halt())
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace_s
-        await asyncio.sleep(0)
-        while not self.playback.idle and loop.time() < deadline:
-            await asyncio.sleep(0.02)
+        await play_out(self.playback, grace_s=grace_s)
         if self.writer is not None:  # written, then announced by the task (it still runs)
             await settle(self.writer, self.announcer, timeout_s=5.0)
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,10 +27,12 @@ from . import logs, systemd
 from .audio.noise import filter_native_stderr
 from .audio.outputs import OutputError, native_rate
 from .audio.player import Player
+from .audio.voices import build_voices
 from .conductor import Conductor
 from .config import Config, ConfigError, load_config, secrets_of, to_rules
 from .core.admission import MAX_SEEN_IDS, Admission
 from .core.nicknames import Lexicon
+from .health import Health
 from .inbox import Reload, Wake
 from .journal import RESTART_REASON, Journal, JournalError, plan_restore
 from .limiter import aiolimiter_gate
@@ -38,11 +43,13 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from .api.server import ControlApi
+    from .core.rules import Rules
     from .twitch.bot import TTSBot
     from .twitch.runner import TwitchRunner
 
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
+log = logging.getLogger(__name__)
 DEFAULT_RATE_HZ = 22050  # files and `none`: Piper's own rate, no resampling
 
 
@@ -75,14 +82,19 @@ class Daemon:
         self.journal = journal
         banned = journal.bans() if journal is not None else ()
         said, nicknames = journal.lexicon() if journal is not None else ({}, {})
+        voices = journal.voices() if journal is not None else {}
         self.admission = Admission(
-            to_rules(config), aiolimiter_gate, banned=banned, lexicon=Lexicon(said, nicknames)
+            to_rules(config),
+            aiolimiter_gate,
+            banned=banned,
+            lexicon=Lexicon(said, nicknames),
+            voices=voices,
         )
         audio = config.audio
         spec = output or audio.output
         rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
         self.player = Player(
-            engines=engines or build_engines(config, sample_rate=rate),
+            engines=(base := engines or build_engines(config, sample_rate=rate)),
             output=spec,
             sample_rate=rate,
             gap_ms=audio.gap_ms,
@@ -91,10 +103,11 @@ class Daemon:
             retries=config.engine.retries,
             frames_per_buffer=audio.frames_per_buffer,
             max_preroll_ms=audio.max_preroll_ms,
+            voices=build_voices(config, base, sample_rate=rate),
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving
-        self._task: asyncio.Task[None] | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def restore(self) -> int:
         """Queue again what a previous run accepted and did not finish."""
@@ -128,16 +141,33 @@ class Daemon:
             await self.player.start()
         except (EngineConfigError, OutputError) as e:
             raise StartupError(str(e)) from None
+        self.admission.update_rules(self._rules(self.config))  # aliases that cannot speak
+        if self.config.voices is not None and self.config.voices.by_language:
+            from .language import LanguageDetector
+
+            codes = list(self.config.voices.by_language)  # models load in about a second
+            self.conductor.language_of = await asyncio.to_thread(LanguageDetector, codes)
         self.restore()
-        self._task = asyncio.create_task(self.conductor.run(), name="conductor")
+        self.task = asyncio.create_task(self.conductor.run(), name="conductor")
         self.conductor.submit(Wake())
         logs.emit(
             logs.DAEMON_STARTED, engine=self.player.engines[0].name, output=self.player.output.name
         )
 
+    def _rules(self, config: Config) -> Rules:
+        """The config's rules, less the voice aliases that cannot speak: their
+        engine could not start, or a reload added them (built at the next start)."""
+        rules = to_rules(config)
+        book = self.player.voices
+        if not rules.voices.enabled:
+            return rules
+        known = set(book.aliases) if book is not None else set()
+        down = (book.unavailable() if book is not None else set()) | (rules.voices.aliases - known)
+        return replace(rules, voices=rules.voices.with_unavailable(down))
+
     def reload(self, config: Config) -> None:
         """Take new rules without losing the queue (SIGHUP): the conductor applies them."""
-        self.conductor.submit(Reload(to_rules(config), config.audio.volume))
+        self.conductor.submit(Reload(self._rules(config), config.audio.volume))
         needs_restart = [
             key for key in ("twitch", "engine") if getattr(config, key) != getattr(self.config, key)
         ]
@@ -146,16 +176,19 @@ class Daemon:
         old_chat, new_chat = self.config.sources.chat, config.sources.chat
         if (old_chat.mode, old_chat.roles) != (new_chat.mode, new_chat.roles):
             needs_restart.append("sources.chat.mode")  # the Twitch component reads it at start
+        if config.voices != self.config.voices:  # the aliases' engines are built at start
+            needs_restart.append("voices")
         self.config = config
         logs.emit(logs.CONFIG_RELOADED, restart_needed_for=needs_restart or None)
 
     async def stop(self, *, grace_s: float | None = None) -> None:
         grace = self.config.daemon.stop_grace_seconds if grace_s is None else grace_s
         await self.conductor.stop(grace_s=grace)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self.task is not None:
+            self.task.cancel()
+            # a task that died was reported when it did (serve: daemon.task_failed)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
         await self.player.close()
         self.conductor.close()
         logs.emit(logs.DAEMON_STOPPED)
@@ -172,6 +205,17 @@ async def _start_bot(daemon: Daemon) -> TwitchRunner:
     runner = TwitchRunner(daemon.config, daemon.conductor.submit, on_ready=ready)
     await runner.start()
     return runner
+
+
+def _task_died(task: asyncio.Task[None]) -> int:
+    """A task that must live forever ended: say so with its traceback, exit 1
+    (systemd restarts the daemon) rather than run on half-dead."""
+    error = task.exception() if not task.cancelled() else None
+    detail = f"{error.__class__.__name__}: {error}" if error else "it returned"
+    logs.emit(logs.DAEMON_TASK_FAILED, task=task.get_name(), error=detail)
+    if error is not None:
+        log.error("task %s died", task.get_name(), exc_info=error)
+    return 1
 
 
 def _twitch_exit(runner: TwitchRunner) -> int:
@@ -237,17 +281,22 @@ async def serve(
     def output_ok() -> bool:  # lost, but maybe back soon: give it restore_timeout_seconds
         return output.healthy or output.lost_for_s() < daemon.config.audio.restore_timeout_seconds
 
-    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog, output_ok)) if watchdog else None
+    health = Health(daemon.conductor.inbox, daemon.conductor.submit, output_ok)
+    pinger = asyncio.create_task(systemd.watchdog_loop(watchdog, health)) if watchdog else None
     code = 0
     try:
         work = asyncio.ensure_future(until(daemon) if until is not None else stop.wait())
         waiter = asyncio.create_task(stop.wait())
         watched = {work, waiter} | ({runner.task} if runner is not None else set())
+        if daemon.task is not None:
+            watched.add(daemon.task)
         await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
         for t in (work, waiter):
             t.cancel()
         if runner is not None and runner.task.done():
             code = _twitch_exit(runner)
+        if daemon.task is not None and daemon.task.done():
+            code = _task_died(daemon.task)
     finally:
         systemd.stopping()
         logs.emit(logs.DAEMON_STOPPING)

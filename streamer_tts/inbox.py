@@ -69,6 +69,7 @@ class Inbox:
         self._ready = asyncio.Event()
         self.refused = 0  # free messages refused while full
         self.over_bound = 0  # items let in past the bound (paid, control, reports)
+        self.taken = 0  # items handed to the consumer: its heartbeat
 
     def put(self, item: object) -> bool:
         """Add without waiting; False only for a free message while full."""
@@ -85,6 +86,7 @@ class Inbox:
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
+        self.taken += 1
         return self._items.popleft()
 
     def empty(self) -> bool:

@@ -30,6 +30,8 @@ __all__ = [
     "DAEMON_STARTED",
     "DAEMON_STOPPED",
     "DAEMON_STOPPING",
+    "DAEMON_TASK_FAILED",
+    "ENGINE_AVAILABLE",
     "ENGINE_UNAVAILABLE",
     "JOURNAL_DEGRADED",
     "JOURNAL_FAILED",
@@ -84,6 +86,7 @@ JOURNAL_DEGRADED = "journal.degraded"  # error (a write failed: not durable)
 DAEMON_STARTED = "daemon.started"  # engine, output
 DAEMON_STOPPING = "daemon.stopping"
 DAEMON_STOPPED = "daemon.stopped"
+DAEMON_TASK_FAILED = "daemon.task_failed"  # task, error: a task that must live ended (exit 1)
 CONFIG_RELOADED = "config.reloaded"  # restart_needed_for
 CONFIG_REJECTED = "config.rejected"  # problem
 CONFIG_KEPT = "config.kept"  # reason
@@ -95,7 +98,8 @@ TWITCH_REVOKED = "twitch.revoked"
 TWITCH_BAD_PAYLOAD = "twitch.bad_payload"  # kind, error
 TWITCH_FAILED = "twitch.failed"  # error (refused at start: config or token)
 TWITCH_UNREACHABLE = "twitch.unreachable"  # error, retry_in_s
-ENGINE_UNAVAILABLE = "engine.unavailable"  # engine, error (the other engine speaks)
+ENGINE_UNAVAILABLE = "engine.unavailable"  # engine, error[, retry_in_s] (the other engine speaks)
+ENGINE_AVAILABLE = "engine.available"  # engine: an unreachable engine answered again
 TIPS_CONNECTED = "tips.connected"  # source (kofi: url)
 TIPS_DISCONNECTED = "tips.disconnected"  # source, error, retry_in_s
 TIPS_RECEIVED = "tips.received"  # source, id, amount, currency

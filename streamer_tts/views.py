@@ -58,7 +58,13 @@ def describe(m: Message) -> dict[str, Any]:
 
 def queue_row(m: Message, now: float) -> dict[str, Any]:
     waited_s = round(max(0.0, now - m.enqueued_at), 1)
-    row = {**describe(m), "paid": m.paid, "text": m.text, "waited_s": waited_s}
+    row = {
+        **describe(m),
+        "paid": m.paid,
+        "text": m.text,
+        "waited_s": waited_s,
+        "voice": m.voice,  # the alias that will read it (None: the one configured voice)
+    }
     if m.ready_at > now:  # held by moderation: seconds left before it may play
         row["hold_s"] = round(m.ready_at - now, 1)
     return row

@@ -21,7 +21,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import logs
 from ..core.playback import (
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
     from ..core.decisions import Message
     from ..speech.base import Engine
+    from .voices import VoiceBook
 
 __all__ = ["MAX_PREFETCH", "WIND_DOWN_S", "Player", "Report"]
 
@@ -80,10 +82,12 @@ class Player:
         retries: int = 2,
         retry_backoff_s: float = RETRY_BACKOFF_S,
         max_preroll_ms: float = 120,
+        voices: VoiceBook | None = None,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
         self.engines = engines
+        self.voices = voices  # aliases over the engines (`voices:`), if configured
         self._notify = notify
         self.format = PcmFormat(sample_rate)
         self.volume = volume
@@ -124,6 +128,8 @@ class Player:
         self._loop = asyncio.get_running_loop()
         for engine in self.engines:
             await engine.start()
+        if self.voices is not None:
+            await self.voices.start()
         self.output.start()
 
     async def close(self) -> None:
@@ -138,6 +144,13 @@ class Player:
         for engine in self.engines:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(engine.close(), WIND_DOWN_S)
+        if self.voices is not None:
+            await self.voices.close()
+
+    def engines_for(self, message: Message) -> list[Any]:
+        """The message's voice alias and its fallbacks; else the engines, as ever."""
+        chain = self.voices.chain(message) if self.voices is not None else None
+        return chain or list(self.engines)
 
     # --- commands from the conductor: none of them waits ---------------------
 

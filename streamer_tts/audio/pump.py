@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.playback import Failed
-from ..speech.base import Engine, EngineError
+from ..speech.base import EngineError
 from .pcm import Resampler, apply_volume, ramp_down
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ class Pump:
         for attempt in range(player.retries + 1):
             if attempt:
                 await asyncio.sleep(player.retry_backoff_s * 2 ** (attempt - 1))
-            for n, engine in enumerate(player.engines):
+            engines = player.engines_for(self.message)
+            for n, engine in enumerate(engines):
                 try:
                     await self._speak(engine)
                     return
@@ -89,7 +90,7 @@ class Pump:
                 except Exception as e:  # an engine fault of any kind: next engine
                     error = str(e) if isinstance(e, EngineError) else f"{type(e).__name__}: {e}"
                     player.report(Failed(self.message.id, engine.name, error))
-                    more = n + 1 < len(player.engines) or attempt < player.retries
+                    more = n + 1 < len(engines) or attempt < player.retries
                     if more and self.frames > 0 and self.segment is not None:
                         # partial audio was heard: start the message over, cleanly
                         player.restart_segment(self)
@@ -98,7 +99,7 @@ class Pump:
         self.failure = Failed(self.message.id, self.engine, error, final=True)
         player.failed(self)
 
-    async def _speak(self, engine: Engine) -> None:
+    async def _speak(self, engine: Any) -> None:  # noqa: ANN401 - alias options go past the Engine protocol
         player = self.player
         self.engine = engine.name
         resampler = Resampler(engine.format, player.format)

@@ -16,6 +16,7 @@ from ..core.tiers import Tier, TierTable
 
 if TYPE_CHECKING:
     from .schema import Config, Rate
+from ..core.voices import InlineMode, VoiceRules
 
 __all__ = ["to_rules"]
 
@@ -93,7 +94,34 @@ def to_rules(config: Config) -> Rules:
         approval_timeout_seconds=config.moderation.approval_timeout_seconds,
         flood_threshold=config.queue.flood_threshold,
         flood_min_priority=Priority.parse(config.queue.flood_min_priority),
+        voices=to_voice_rules(config),
+        reward_voices=_reward_voices(config),
     )
+
+
+def to_voice_rules(config: Config) -> VoiceRules:
+    """The `voices:` section for the core; empty (today's one voice) without it."""
+    v = config.voices
+    if v is None:
+        return VoiceRules()
+    return VoiceRules(
+        aliases=frozenset(v.aliases),
+        default=v.default,
+        pool=tuple(v.pool or sorted(v.aliases)),
+        allow={
+            Role.parse(role): None if names == "all" else frozenset(names)
+            for role, names in v.allow.items()
+        },
+        by_language={k.strip().lower(): a for k, a in v.by_language.items()},
+        inline=InlineMode(v.inline),
+    )
+
+
+def _reward_voices(config: Config) -> dict[str, str]:
+    rewards = config.sources.redemption.rewards
+    if not isinstance(rewards, dict):
+        return {}
+    return {t.strip().lower(): r.voice for t, r in rewards.items() if r.voice is not None}
 
 
 def _money(config: Config) -> MoneyRules:

@@ -101,4 +101,21 @@ def rules_table(config: Config, rules: Rules) -> str:
         ("max message", f"{config.audio.max_message_seconds:g} s"),
     ]
     parts.append(_table("Speech", ("setting", "value"), out))
+    if config.voices is not None:
+        v = config.voices
+        rows = [
+            (
+                name,
+                a.engine,
+                ", ".join(
+                    f"{k}={val}"
+                    for k, val in a.model_dump(exclude_defaults=True).items()
+                    if k != "engine"
+                )
+                or "-",
+            )
+            for name, a in sorted(v.aliases.items())
+        ]
+        rows.append(("(default)", v.default, f"inline {v.inline}"))
+        parts.append(_table("Voices", ("alias", "engine", "parameters"), rows))
     return "\n\n".join(parts)

@@ -54,6 +54,8 @@ from .events import (
     Subscription,
     Unban,
     Unsay,
+    UserVoice,
+    Voice,
 )
 from .fields import clean_field
 from .filters import clean
@@ -63,11 +65,12 @@ from .money import format_amount, spoken_amount, to_bits
 from .nicknames import Lexicon
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
+from .voices import MAX_VOICES, choose, inline_meta, set_voice
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-__all__ = ["MAX_SEEN_IDS", "Admission", "OnAir"]
+__all__ = ["MAX_SEEN_IDS", "MAX_VOICES", "Admission", "OnAir"]
 
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
 # seconds of each other; this many ids covers hours of a busy channel.
@@ -97,6 +100,7 @@ class Admission:
         *,
         banned: Iterable[str] = (),
         lexicon: Lexicon | None = None,
+        voices: Mapping[str, str] | None = None,
     ) -> None:
         self.rules = rules
         self._gates = gate_factory
@@ -104,6 +108,7 @@ class Admission:
         self.queue = MessageQueue(rules.queue_max_size, rules.aging_seconds)
         self.banned: set[str] = {b.lower() for b in banned}
         self.lexicon = lexicon if lexicon is not None else Lexicon()  # nicknames, respellings
+        self.voices: OrderedDict[str, str] = OrderedDict(voices or {})  # login -> alias
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
         self._seq = 0
@@ -334,11 +339,20 @@ class Admission:
             seq=self._seq,
             enqueued_at=now,
             interrupt=bool(tier and tier.interrupt),
-            voice=(tier.voice if tier and tier.voice else rule.voice),
+            voice=choose(
+                rules.voices,
+                user,
+                chosen=self.voices.get(user.login) if not user.external else None,
+                source=rule.voice,
+                override=self._override_voice(event, tier),
+                language=getattr(event, "language", None),
+            ),
             bits=bits,
         )
         message.meta["kind"] = _kind(event, bits)
         message.spoken = self.lexicon.speak(text, rules)  # a prefetch reads it before the pop
+        if body and not isinstance(event, Announce) and not user.external:
+            message.meta |= inline_meta(rules.voices, event, body, rule, values)
         if user.role in rules.approval.get(source, ()):  # a donor counts as everyone
             if len(self.approvals) >= rules.queue_max_size and not paid:
                 return reject(Reason.QUEUE_FULL, "too many waiting for approval")
@@ -352,6 +366,15 @@ class Admission:
         if not admitted:
             return reject(Reason.QUEUE_FULL)
         return Accepted(message, evicted)
+
+    def _override_voice(self, event: Incoming, tier: object) -> str | None:
+        """A tier's or a reward's voice: paid for, so it wins over the viewer's."""
+        voice = getattr(tier, "voice", None)
+        if voice:
+            return voice
+        if isinstance(event, Redemption):
+            return self.rules.reward_voices.get(event.reward_title.strip().lower())
+        return None
 
     def _paired(self, event: Incoming, now: float) -> bool:
         """Match a payment against one seen through the *other* subscription.
@@ -454,6 +477,12 @@ class Admission:
             return self.lexicon.command(command, self.rules)
         if isinstance(command, Approve | Reject):
             return self._approval(command, now)
+        if isinstance(command, Voice):
+            return set_voice(self.rules.voices, self.voices, action, by, by.login, command.alias)
+        if isinstance(command, UserVoice):
+            return set_voice(
+                self.rules.voices, self.voices, action, by, command.target, command.alias, own=False
+            )
         raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
 
     def _approval(self, command: Approve | Reject, now: float) -> Control:

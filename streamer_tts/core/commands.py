@@ -27,3 +27,5 @@ class CommandKey(enum.StrEnum):
     SELF_NICK = "self_nick"
     APPROVE = "approve"  # a message waiting for a moderator's OK
     REJECT = "reject"
+    VOICE = "voice"  # a viewer picks their own voice
+    TTSVOICE = "ttsvoice"  # a moderator sets or resets a viewer's voice

@@ -129,6 +129,8 @@ class ControlAction(enum.StrEnum):
     SELF_NICK = "self_nick"
     APPROVE = "approve"
     REJECT = "reject"
+    VOICE = "voice"
+    TTSVOICE = "ttsvoice"
     DROP = "drop"
 
 
@@ -149,6 +151,7 @@ class Control:
     detail: str = ""
     value: str = ""  # what a lexicon edit set (a respelling, a nickname; "" = removed)
     approved: Message | None = None
+    voice: str | None = None  # voice commands: the alias `target` now has ("" = reset)
 
 
 Decision = Accepted | Rejected | Control

@@ -46,6 +46,8 @@ __all__ = [
     "Unban",
     "Unsay",
     "User",
+    "UserVoice",
+    "Voice",
 ]
 
 
@@ -145,6 +147,7 @@ class Incoming:
     message: str = ""
     fragments: tuple[Fragment, ...] = field(default=())
     via: str = ""  # which subscription delivered it (e.g. "chat", "eventsub")
+    language: str | None = None  # ISO 639-1, detected at the edge (`voices.by_language`)
 
     def __post_init__(self) -> None:
         _require(bool(self.id), "event id must not be empty")
@@ -475,6 +478,34 @@ class Reject(Command):
     def __post_init__(self) -> None:
         object.__setattr__(self, "target", self.target.strip().lstrip("@"))
         _require(bool(self.target), "reject needs a number, a user or a message id")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Voice(Command):
+    """`!voice [alias | reset]`: a viewer's own voice; no alias lists the choices."""
+
+    name: ClassVar[str] = "voice"
+
+    alias: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alias", self.alias.strip().lower())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserVoice(Command):
+    """`!ttsvoice <user> <alias | reset>`: a moderator sets a viewer's voice."""
+
+    name: ClassVar[str] = "ttsvoice"
+
+    target: str
+    alias: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
+        object.__setattr__(self, "alias", self.alias.strip().lower())
+        _require(bool(self.target), "ttsvoice needs a user")
+        _require(bool(self.alias), "ttsvoice needs a voice (or reset)")
 
 
 # --- moderation on Twitch's side: a mod deleted a message or removed a user ---

@@ -28,6 +28,8 @@ DEFAULT_PERMISSIONS: Mapping[str, Role] = {
     "self_nick": Role.EVERYONE,
     "approve": Role.MODERATOR,
     "reject": Role.MODERATOR,
+    "voice": Role.EVERYONE,
+    "ttsvoice": Role.MODERATOR,
 }
 
 

@@ -166,6 +166,8 @@ class Playback:
         if event.first_audio_ms is not None:
             fields["first_audio_ms"] = round(event.first_audio_ms, 1)
         fields |= {"user": message.user, "text": message.spoken}
+        if message.voice is not None:
+            fields["voice"] = message.voice
         return [
             Record(records.MarkPlaying(event.id, spoken=message.spoken)),
             Report(Note.STARTED, fields),
@@ -273,6 +275,7 @@ class Playback:
                     "text": m.text,
                     "paid": m.paid,
                     "kind": m.meta.get("kind", ""),
+                    **({"voice": m.voice} if m.voice is not None else {}),
                 },
             ),
         ]
@@ -343,4 +346,6 @@ class Playback:
             )
         elif action in (ControlAction.NICK, ControlAction.SELF_NICK):
             actions.append(Record(records.SetNickname(control.target, control.value, control.by)))
+        elif control.voice is not None and control.target:  # !voice, !ttsvoice
+            actions.append(Record(records.SetVoice(control.target, control.voice or None)))
         return actions

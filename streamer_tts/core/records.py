@@ -27,6 +27,7 @@ __all__ = [
     "Requeue",
     "SetNickname",
     "SetPronunciation",
+    "SetVoice",
     "UnbanUser",
 ]
 
@@ -114,6 +115,14 @@ class SetNickname:
     by: str
 
 
+@dataclass(frozen=True, slots=True)
+class SetVoice:
+    """A viewer's own voice; None forgets it (`reset`)."""
+
+    login: str
+    alias: str | None
+
+
 Op = (
     Accept
     | Approve
@@ -127,4 +136,5 @@ Op = (
     | UnbanUser
     | SetPronunciation
     | SetNickname
+    | SetVoice
 )

@@ -17,7 +17,9 @@ from .filters import FilterRules
 from .limits import LimitPolicy
 from .money import MoneyRules
 from .permissions import Permissions
+from .templates import render
 from .tiers import Tier, TierTable
+from .voices import VoiceRules
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -129,6 +131,10 @@ class Rules:
     # flood mode: on above this many free messages waiting, off below half
     flood_threshold: int = 20
     flood_min_priority: Priority = Priority.HIGH  # free messages below it are refused meanwhile
+    voices: VoiceRules = field(default_factory=VoiceRules)
+    reward_voices: Mapping[str, str] = field(
+        default_factory=dict[str, str]
+    )  # lowercase title -> alias
 
 
 _FORMATTER = string.Formatter()
@@ -137,9 +143,3 @@ _FORMATTER = string.Formatter()
 def template_fields(template: str) -> set[str]:
     """The placeholder names a template uses (raises ValueError if malformed)."""
     return {name for _, name, _, _ in _FORMATTER.parse(template) if name is not None}
-
-
-def render(template: str, values: Mapping[str, object]) -> str:
-    """Fill a template, then drop the dangling ": " an empty message leaves."""
-    text = template.format_map(values)
-    return " ".join(text.split()).strip(" :,;-")

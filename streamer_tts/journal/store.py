@@ -44,6 +44,7 @@ from ..core import records
 from ..core.decisions import Message, Priority
 from ..core.events import Source
 from . import lexicon
+from . import voices as voice_table
 from .database import (
     SCHEMA_VERSION,
     Corrupt,
@@ -160,6 +161,7 @@ class Journal:
             lexicon.create(db)  # additive tables: no schema version needed
         except sqlite3.Error as e:
             raise JournalError(f"journal {path}: cannot add tables: {cause(e)}") from None
+        voice_table.ensure_table(db)
         count = db.execute("SELECT count(*) FROM messages WHERE ended_at IS NOT NULL")
         self._ended_count: int = count.fetchone()[0]
 
@@ -366,6 +368,8 @@ class Journal:
             case records.SetPronunciation() | records.SetNickname():
                 with self._errors("lexicon"), self._transaction():
                     lexicon.apply(self._db, op, self._clock())
+            case records.SetVoice(login, alias):
+                self.set_voice(login, alias)
 
     # --- bans ------------------------------------------------------------------
 
@@ -394,6 +398,20 @@ class Journal:
         """The mods' respellings and the nicknames, as a previous run left them."""
         with self._errors("read"):
             return lexicon.load_pronunciations(self._db), lexicon.load_nicknames(self._db)
+
+    # --- viewers' voices ---------------------------------------------------------
+
+    def set_voice(self, login: str, alias: str | None) -> None:
+        """A viewer's own voice; None forgets it."""
+        with self._errors("voice"):
+            if alias is None:
+                voice_table.forget_voice(self._db, login)
+            else:
+                voice_table.set_voice(self._db, login, alias, self._clock())
+
+    def voices(self) -> dict[str, str]:
+        with self._errors("read"):
+            return voice_table.load_voices(self._db)
 
     # --- inside ----------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 from xml.sax.saxutils import escape, quoteattr
 
 import aiohttp
@@ -25,6 +25,9 @@ from streamer_tts.speech.base import (
     PcmFormat,
     StreamedSynthesis,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["AzureEngine", "AzureSynthesis", "ssml"]
 
@@ -117,11 +120,14 @@ class AzureEngine:
         if self.voice not in names:
             raise EngineConfigError(ENGINE_NAME, f"unknown voice {self.voice!r}")
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> AzureSynthesis:
-        """`voice` is ignored, as Piper does: a tier's voice may name another engine's."""
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> AzureSynthesis:
+        """`voice` is ignored, as Piper does: a tier's voice may name another engine's.
+        `options` is a voice alias's `voice` (a neural voice name), for this message."""
         if self._session is None:
             raise RuntimeError("AzureEngine.synthesize() before start()")
-        return AzureSynthesis(self, text)
+        return AzureSynthesis(self, text, (options or {}).get("voice") or self.voice)
 
     async def close(self) -> None:
         for synthesis in list(self._active):
@@ -134,10 +140,11 @@ class AzureEngine:
 class AzureSynthesis(StreamedSynthesis):
     """One message: one POST, its body streamed to the player chunk by chunk."""
 
-    def __init__(self, engine: AzureEngine, text: str) -> None:
+    def __init__(self, engine: AzureEngine, text: str, voice: str) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_CHUNKS_AHEAD)
         self._engine = engine
         self._text = text
+        self._voice = voice
 
     async def _produce(self, emit: Emit) -> None:
         engine = self._engine
@@ -165,7 +172,7 @@ class AzureSynthesis(StreamedSynthesis):
             async with asyncio.timeout(timeout_s):
                 response = await session.post(
                     f"{engine.base_url}/cognitiveservices/v1",
-                    data=ssml(self._text, engine.voice).encode(),
+                    data=ssml(self._text, self._voice).encode(),
                     headers={
                         "Content-Type": "application/ssml+xml",
                         "X-Microsoft-OutputFormat": OUTPUT_FORMAT,

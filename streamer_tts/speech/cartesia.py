@@ -26,7 +26,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cartesia import (
     APIConnectionError,
@@ -47,6 +47,8 @@ from streamer_tts.speech.base import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from cartesia.resources.tts import AsyncTTSResourceConnection, AsyncWebSocketContext
     from websockets.asyncio.client import ClientConnection
 
@@ -159,11 +161,16 @@ class CartesiaEngine:
             await self.close()
             raise
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> CartesiaSynthesis:
-        """Stream `text` in `voice` (a Cartesia voice id; default: the configured one)."""
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> CartesiaSynthesis:
+        """Stream `text` in `voice` (a Cartesia voice id; default: the configured one).
+        `options` are a voice alias's `voice` and `speed` (sonic-3's generation_config)."""
         if self._client is None:
             raise RuntimeError("CartesiaEngine.synthesize() before start()")
-        return CartesiaSynthesis(self, text, voice or self.voice)
+        opts = options or {}
+        chosen = opts.get("voice") or voice or self.voice
+        return CartesiaSynthesis(self, text, chosen, opts.get("speed"))
 
     async def close(self) -> None:
         for synthesis in list(self._active):
@@ -270,8 +277,11 @@ class CartesiaEngine:
 
     # -- one message -------------------------------------------------------------
 
-    async def _open_context(self, text: str, voice: str) -> tuple[_Link, AsyncWebSocketContext]:
+    async def _open_context(
+        self, text: str, voice: str, speed: float | None = None
+    ) -> tuple[_Link, AsyncWebSocketContext]:
         """Create a context and send the whole text, on a fresh socket if the old one closed."""
+        extra: dict[str, Any] = {"generation_config": {"speed": speed}} if speed else {}
         for _attempt in range(2):
             link = await self._ensure_link()
             ctx = link.conn.context(
@@ -289,6 +299,7 @@ class CartesiaEngine:
                         transcript=plain_transcript(text),
                         voice={"mode": "id", "id": voice},
                         continue_=False,
+                        **extra,
                     ),
                     _SEND_TIMEOUT_S,
                 )
@@ -325,18 +336,21 @@ class CartesiaEngine:
 class CartesiaSynthesis(StreamedSynthesis):
     """One message as one context; produced by the engine's socket, read by the player."""
 
-    def __init__(self, engine: CartesiaEngine, text: str, voice: str) -> None:
+    def __init__(
+        self, engine: CartesiaEngine, text: str, voice: str, speed: float | None = None
+    ) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_CHUNKS_AHEAD)
         self._engine = engine
         self._text = text
         self._voice = voice
+        self._speed = speed
         self._finished = False
 
     async def _produce(self, emit: Emit) -> None:
         engine = self._engine
         engine._active.add(self)
         try:
-            link, ctx = await engine._open_context(self._text, self._voice)
+            link, ctx = await engine._open_context(self._text, self._voice, self._speed)
             link.syntheses.add(self)
             try:
                 await self._receive(link, ctx, emit)

@@ -18,7 +18,7 @@ import logging
 import re
 import shutil
 import struct
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from streamer_tts.speech.base import (
     Emit,
@@ -27,6 +27,9 @@ from streamer_tts.speech.base import (
     PcmFormat,
     StreamedSynthesis,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["EspeakEngine", "EspeakSynthesis", "plain_text"]
 
@@ -98,19 +101,27 @@ class EspeakEngine:
             raise EngineConfigError(ENGINE_NAME, f"{_BINARY} failed: {detail}")
         _LOG.info("espeak-ng ready: voice %s, %d wpm", self.voice, self.rate_wpm)
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> EspeakSynthesis:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> EspeakSynthesis:
         """`voice` is ignored, as Piper does: a tier's voice names a voice of another
-        engine, and this one may be reading as the fallback."""
+        engine, and this one may be reading as the fallback. `options` are a voice
+        alias's `voice` and `rate`, for this message only."""
         if self._binary is None:
             raise RuntimeError("EspeakEngine.synthesize() before start()")
-        return EspeakSynthesis(self, text, self.voice)
+        opts = options or {}
+        return EspeakSynthesis(
+            self, text, opts.get("voice") or self.voice, opts.get("rate") or self.rate_wpm
+        )
 
     async def close(self) -> None:
         for synthesis in list(self._active):
             await synthesis.cancel()
         self._binary = None
 
-    async def _spawn(self, voice: str | None = None) -> asyncio.subprocess.Process:
+    async def _spawn(
+        self, voice: str | None = None, rate_wpm: int | None = None
+    ) -> asyncio.subprocess.Process:
         if self._binary is None:
             raise EngineError(ENGINE_NAME, "engine closed")
         return await asyncio.create_subprocess_exec(
@@ -118,7 +129,7 @@ class EspeakEngine:
             "--stdout",
             "-b", "1",  # UTF-8 input
             "-v", voice or self.voice,
-            "-s", str(self.rate_wpm),
+            "-s", str(rate_wpm or self.rate_wpm),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -128,11 +139,12 @@ class EspeakEngine:
 class EspeakSynthesis(StreamedSynthesis):
     """One message: one espeak-ng process, its stdout streamed to the player."""
 
-    def __init__(self, engine: EspeakEngine, text: str, voice: str) -> None:
+    def __init__(self, engine: EspeakEngine, text: str, voice: str, rate_wpm: int) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_CHUNKS_AHEAD)
         self._engine = engine
         self._text = plain_text(text)
         self._voice = voice
+        self._rate_wpm = rate_wpm
 
     async def _produce(self, emit: Emit) -> None:
         if not self._text:
@@ -141,7 +153,7 @@ class EspeakSynthesis(StreamedSynthesis):
         proc: asyncio.subprocess.Process | None = None
         try:
             try:
-                proc = await self._engine._spawn(self._voice)
+                proc = await self._engine._spawn(self._voice, self._rate_wpm)
             except OSError as exc:
                 raise EngineError(ENGINE_NAME, f"cannot run {_BINARY}: {exc}") from None
             await self._stream(proc, emit)

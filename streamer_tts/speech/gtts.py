@@ -17,8 +17,9 @@ import asyncio
 import base64
 import logging
 import re
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from streamer_tts.speech.base import (
     Emit,
@@ -29,7 +30,7 @@ from streamer_tts.speech.base import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterator
+    from collections.abc import Generator, Iterator, Mapping
 
     import requests
     from gtts import gTTS
@@ -170,11 +171,15 @@ class GttsEngine:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtts")
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> GttsSynthesis:
-        """`voice` is ignored, as Piper does: a tier's voice may name another engine's."""
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> GttsSynthesis:
+        """`voice` is ignored, as Piper does: a tier's voice may name another engine's.
+        `options` are a voice alias's `lang` and `tld` (an accent), for this message."""
         if self._executor is None:
             raise RuntimeError("GttsEngine.synthesize() before start()")
-        return GttsSynthesis(self, text)
+        opts = options or {}
+        return GttsSynthesis(self, text, opts.get("lang") or self.lang, opts.get("tld") or self.tld)
 
     async def close(self) -> None:
         for synthesis in list(self._active):
@@ -187,17 +192,19 @@ class GttsEngine:
 class GttsSynthesis(StreamedSynthesis):
     """One message: gTTS's parts, each one executor job and one chunk."""
 
-    def __init__(self, engine: GttsEngine, text: str) -> None:
+    def __init__(self, engine: GttsEngine, text: str, lang: str, tld: str) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_PARTS_AHEAD)
         self._engine = engine
         self._text = text
+        self._lang = lang
+        self._tld = tld
 
     async def _produce(self, emit: Emit) -> None:
         engine = self._engine
         if not self._text.strip():
             return
         tts = _make_tts(
-            self._text, lang=engine.lang, tld=engine.tld, url=engine.url, timeout_s=engine.timeout_s
+            self._text, lang=self._lang, tld=self._tld, url=engine.url, timeout_s=engine.timeout_s
         )
         parts = tts.stream()
         loop = asyncio.get_running_loop()

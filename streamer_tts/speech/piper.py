@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -31,7 +32,7 @@ from streamer_tts.speech.base import (
 from streamer_tts.speech.clauses import ends_clause, pieces
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
 
     import onnxruntime
     from piper import PiperVoice, SynthesisConfig
@@ -206,14 +207,29 @@ class PiperEngine:
         self.format = PcmFormat(sample_rate=voice.config.sample_rate)
         _LOG.info("piper voice loaded: %s (%d Hz)", self.voice_path, self.format.sample_rate)
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> PiperSynthesis:
+    def synthesize(
+        self, text: str, *, voice: str | None = None, options: Mapping[str, Any] | None = None
+    ) -> PiperSynthesis:
         """Stream `text` piece by piece (clauses, the first one short).
 
         `voice` is accepted for interface parity and ignored: Piper has one loaded voice.
+        `options` (a voice alias's `length_scale`, `noise_scale`, `speaker`) make a
+        SynthesisConfig for this message only: aliases share the one loaded model.
         """
         if self._voice is None or self._executor is None:
             raise RuntimeError("PiperEngine.synthesize() before start()")
-        return PiperSynthesis(self, text)
+        return PiperSynthesis(self, text, self._config_for(options))
+
+    def _config_for(self, options: Mapping[str, Any] | None) -> SynthesisConfig | None:
+        if not options:
+            return self._syn_config
+        from piper import SynthesisConfig
+
+        return SynthesisConfig(
+            length_scale=options.get("length_scale") or self.length_scale,
+            noise_scale=options.get("noise_scale"),
+            speaker_id=options.get("speaker"),
+        )
 
     async def close(self) -> None:
         for synthesis in list(self._active):
@@ -221,7 +237,7 @@ class PiperEngine:
         self._shutdown_executor()
         self._voice = None
 
-    def _sentences(self, text: str) -> Iterator[bytes]:
+    def _sentences(self, text: str, config: SynthesisConfig | None = None) -> Iterator[bytes]:
         """A lazy per-piece PCM iterator; advanced only inside the worker thread."""
         assert self._voice is not None
         rate = self.format.sample_rate
@@ -229,7 +245,9 @@ class PiperEngine:
         for piece in pieces(text):
             made = [
                 c.audio_int16_bytes
-                for c in self._voice.synthesize(no_phonemes(piece), syn_config=self._syn_config)
+                for c in self._voice.synthesize(
+                    no_phonemes(piece), syn_config=config or self._syn_config
+                )
             ]
             if not made:
                 continue
@@ -249,10 +267,13 @@ class PiperEngine:
 class PiperSynthesis(StreamedSynthesis):
     """One message: each piece is one executor job and one chunk."""
 
-    def __init__(self, engine: PiperEngine, text: str) -> None:
+    def __init__(
+        self, engine: PiperEngine, text: str, config: SynthesisConfig | None = None
+    ) -> None:
         super().__init__(ENGINE_NAME, max_chunks_ahead=_MAX_SENTENCES_AHEAD)
         self._engine = engine
         self._text = text
+        self._config = config
         import onnxruntime
 
         self._run_options = onnxruntime.RunOptions()
@@ -263,7 +284,7 @@ class PiperSynthesis(StreamedSynthesis):
 
     async def _produce(self, emit: Emit) -> None:
         loop = asyncio.get_running_loop()
-        sentences = self._engine._sentences(self._text)
+        sentences = self._engine._sentences(self._text, self._config)
         voice = self._engine._voice
         if voice is None:
             raise EngineError(ENGINE_NAME, "engine closed")

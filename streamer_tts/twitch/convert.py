@@ -43,6 +43,8 @@ from ..core.events import (
     Unban,
     Unsay,
     User,
+    UserVoice,
+    Voice,
 )
 from ..core.fields import clean_field
 
@@ -195,6 +197,14 @@ def chat_event(
         if not target:
             return None
         return (Approve if key == "approve" else Reject)(by=user, target=target)
+    if key == "voice":  # `!voice`, `!voice robot`, `!voice reset`
+        return Voice(by=user, alias=(rest.split() or [""])[0])
+    if key == "ttsvoice":
+        words = rest.split()
+        target = login_of(words[0].lstrip("@")) if words else ""
+        if not target or len(words) < 2:
+            return None
+        return UserVoice(by=user, target=target, alias=words[1])
     command = _COMMANDS.get(key)
     return command(by=user) if command is not None else None
 

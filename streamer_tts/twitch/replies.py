@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..core.decisions import Control, Rejected
-from ..core.events import ChatTTS, Nick, Say, Unsay
+from ..core.events import ChatTTS, Nick, Say, Unsay, UserVoice, Voice
 
 if TYPE_CHECKING:
     from twitchio.ext import commands
@@ -52,6 +52,8 @@ class Replies:
         elif isinstance(decision, Control) and decision.action in ("approve", "reject"):
             if decision.approved is None and not decision.dropped:  # nothing matched
                 self.say(f"@{decision.by} {decision.detail}")
+        elif isinstance(event, Voice | UserVoice):
+            self._voice(event, decision)
         elif isinstance(decision, Rejected) and isinstance(event, ChatTTS) and self.enabled:
             words = _REASON_WORDS.get(decision.reason, "refused")
             self.say(f"@{decision.user} not read: {words}")
@@ -61,6 +63,15 @@ class Replies:
             elif isinstance(decision, Rejected):
                 words = _REASON_WORDS.get(decision.reason, "refused")
                 self.say(f"@{decision.user} not changed: {words}")
+
+    def _voice(self, event: Voice | UserVoice, decision: object) -> None:
+        """`!voice` alone is a question: always answered. A change or a refusal
+        (unknown alias, one the role may not use) only with `commands.replies`."""
+        if isinstance(decision, Control):
+            if decision.voice is None or self.enabled:  # None: the list of choices
+                self.say(f"@{decision.by} {decision.detail}")
+        elif isinstance(decision, Rejected) and self.enabled:
+            self.say(f"@{decision.user} voice not changed: {decision.detail}")
 
     def say(self, text: str) -> None:
         if len(self._pending) >= MAX_PENDING_REPLIES:

@@ -171,7 +171,7 @@ async def measure_skips(
 
 
 async def measure_gaps(
-    stack: Stack, rec: Recorder, count: int, *, seconds: float = 0.3
+    stack: Stack, rec: Recorder, count: int, *, seconds: float = 0.3, tag: str = ""
 ) -> tuple[list[float], int]:
     """Silence between consecutive messages at the sink (ms), and overlap windows.
 
@@ -180,7 +180,7 @@ async def measure_gaps(
     """
     await asyncio.sleep(0.4)  # silence before: the window may start a little early
     t0 = time.monotonic() - 0.2  # recording alignment is good to a few ms, not better
-    mids = [f"gap{i}" for i in range(count)]
+    mids = [f"gap{i}{tag}" for i in range(count)]
     for i, mid in enumerate(mids):
         stack.say(mid, _tone_text(FREQS_HZ[i % 3], seconds), who=f"v{i}")
     for mid in mids:

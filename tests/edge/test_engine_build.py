@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -27,9 +28,9 @@ def test_each_engine_is_selectable_as_primary_or_fallback() -> None:
         assert all(isinstance(e, OptionalEngine) for e in engines)
 
 
-def test_fallback_none_or_same_is_one_plain_engine() -> None:
+def test_fallback_none_or_same_is_one_engine() -> None:
     (only,) = build_engines(config("engine: {primary: espeak, fallback: none}"))
-    assert only.name == "espeak" and not isinstance(only, OptionalEngine)
+    assert only.name == "espeak" and isinstance(only, OptionalEngine)
     (same,) = build_engines(config("engine: {primary: gtts, fallback: gtts}"))
     assert same.name == "gtts"
 
@@ -103,3 +104,54 @@ async def test_a_fallback_that_cannot_start_leaves_the_primary_speaking() -> Non
     await fallback.start()
     assert fallback.unavailable is not None and primary.unavailable is None
     assert [c async for c in primary.synthesize("tone 440 0.1")]
+
+
+class Unreachable(ToneEngine):
+    """Refuses to start `failures` times as a network outage would, then works."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__(name="cloud")
+        self.failures = failures
+        self.tries = 0
+
+    async def start(self) -> None:
+        self.tries += 1
+        if self.tries <= self.failures:
+            raise EngineError("cloud", "cannot reach the server: connection refused")
+
+
+async def test_an_unreachable_engine_alone_keeps_the_daemon_up_and_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import streamer_tts.speech.build as build
+
+    monkeypatch.setattr(build, "RETRY_FIRST_S", 0.05)
+    events: list[dict[str, Any]] = []
+    remove = logs.add_listener(events.append)
+    inner = Unreachable(failures=3)
+    engine = OptionalEngine(inner, [])
+    try:
+        await engine.start()  # no raise: an outage is not the streamer's fault
+        with pytest.raises(EngineError, match="unavailable"):
+            await anext(aiter(engine.synthesize("tone 440 0.1")))
+        for _ in range(100):
+            if engine.unavailable is None:
+                break
+            await asyncio.sleep(0.05)
+        assert engine.unavailable is None and inner.tries == 4
+        assert [c async for c in engine.synthesize("tone 440 0.1")]
+    finally:
+        remove()
+        await engine.close()
+    names = [e["event"] for e in events]
+    assert names == [ENGINE_UNAVAILABLE, logs.ENGINE_AVAILABLE]
+    assert events[0]["retry_in_s"] == 0.05
+
+
+async def test_a_refused_key_alone_still_stops_the_start() -> None:
+    async with FakeAzureServer() as server:
+        from streamer_tts.speech.azure import AzureEngine
+
+        only = OptionalEngine(AzureEngine(key="bad-key-1234", endpoint=server.endpoint), [])
+        with pytest.raises(EngineConfigError, match=r"key rejected \(401\)"):
+            await only.start()

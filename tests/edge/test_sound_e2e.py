@@ -7,6 +7,7 @@ engine marks each message with its own frequency, Piper is the real voice.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,12 +32,30 @@ async def test_skip_is_silent_at_the_sink_within_50_ms(
     pulse_server: PulseServer, pulse_recorder: Recorder
 ) -> None:
     async with Stack(ToneEngine(chunk_delay_s=0.02), gap_ms=100) as stack:
-        latencies, overlap = await measure_skips(stack, pulse_recorder, 8)
+        for attempt in range(ATTEMPTS):
+            underflows = stack.player.output.underflows
+            latencies, overlap = await measure_skips(stack, pulse_recorder, 8, seed=attempt + 1)
+            p95 = float(np.percentile(latencies, 95))
+            print(f"\nskip at sink: {np.round(latencies, 1).tolist()} ms, p95 {p95:.1f}")
+            if p95 <= 50 or not _device_starved(stack, underflows, attempt):
+                break
     assert overlap == 0, "the skipped message and the next one were heard together"
-    p95 = float(np.percentile(latencies, 95))
-    print(f"\nskip at sink: {np.round(latencies, 1).tolist()} ms, p95 {p95:.1f}")
     assert min(latencies) > 0, "silent before the skip: clock alignment is wrong"
     assert p95 <= 50
+
+
+ATTEMPTS = 3
+"""A measurement spoiled by the sound device itself is taken again, at most so often."""
+
+
+def _device_starved(stack: Stack, underflows_before: int, attempt: int) -> bool:
+    """Whether PortAudio reported an underflow during the attempt (the machine
+    starved the device: not our timing) and another attempt is left."""
+    output: Any = stack.player.output
+    starved = output.underflows > underflows_before
+    if starved:
+        print(f"\nattempt {attempt + 1}: the device underflowed, measuring again")
+    return starved and attempt + 1 < ATTEMPTS
 
 
 @pytest.mark.parametrize("gap_ms", [0, 150])
@@ -44,8 +63,19 @@ async def test_gapless_and_exact_gaps_with_no_overlap(
     pulse_server: PulseServer, pulse_recorder: Recorder, gap_ms: int
 ) -> None:
     async with Stack(ToneEngine(), gap_ms=gap_ms) as stack:
-        gaps, overlap = await measure_gaps(stack, pulse_recorder, 7, seconds=0.3)
-        assert stack.ids(logs.TTS_FINISHED) == [f"gap{i}" for i in range(7)]
+        for attempt in range(ATTEMPTS):
+            underflows = stack.player.output.underflows
+            tag = f"-{attempt}"
+            try:
+                gaps, overlap = await measure_gaps(stack, pulse_recorder, 7, seconds=0.3, tag=tag)
+            except AssertionError:  # a message heard in two parts
+                if not _device_starved(stack, underflows, attempt):
+                    raise
+                continue
+            exact = all(abs(g - gap_ms) <= 20 for g in gaps)
+            if exact or not _device_starved(stack, underflows, attempt):
+                break
+        assert stack.ids(logs.TTS_FINISHED)[-7:] == [f"gap{i}{tag}" for i in range(7)]
     print(f"\ngaps at sink ({gap_ms} ms asked): {np.round(gaps, 1).tolist()}")
     assert overlap == 0
     assert all(abs(g - gap_ms) <= 20 for g in gaps), gaps

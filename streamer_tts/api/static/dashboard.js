@@ -102,6 +102,7 @@
       cell(row, m.priority);
       cell(row, (m.kind || sourceLabel(m.source)) + (m.paid ? " (paid)" : ""));
       cell(row, m.user);
+      cell(row, m.voice || "");
       cell(row, waited(m.waited_s));
       holdCell(row, m.hold_s);
       cell(row, m.text, "text");
