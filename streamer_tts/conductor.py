@@ -2,30 +2,32 @@
 
 Everything arrives in one inbox (adapters' events, the player's reports, the
 journal's `Written`, a reload). For each item the task asks `Admission` for
-a decision and `Playback` for actions, and carries them out at once: a cut
-tells the player and returns, a write goes to the journal writer. It never
-awaits an engine, a socket or the disk. What a turn announces waits until its
-writes are durable (`announce.py`), as does starting a message being written.
-A message held by moderation is woken for, not polled: after each turn one
-timer puts a `Wake` in the inbox when the earliest hold or approval ends.
+a decision and `Playback` for actions, and carries them out at once
+(`actions.py`): a cut tells the player and returns, a write goes to the
+journal writer, flushed at stop (`settle.py`). It never awaits an engine, a
+socket or the disk. What a turn announces waits until its writes are durable
+(`announce.py`), as does starting a message being written. A message held by
+moderation is woken for, not polled: after each turn one timer (`wake.py`)
+puts a `Wake` in the inbox when the earliest hold or approval ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from .actions import carry_out, flood_report
 from .announce import Announcer, Reply, reply
 from .core import playback as pb
 from .core import records
 from .core.events import Command, DeleteMessage, Incoming, PurgeUser
-from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload, Wake
-from .journal import Journal
+from .inbox import INBOX_SIZE, Ask, Halt, Inbox, Reload
 from .journal.writer import JournalWriter, Written
+from .settle import play_out, settle
 from .views import Queries
+from .wake import WakeTimer
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,8 +63,7 @@ class Conductor(Queries):
         self.language_of: Callable[[str], str | None] | None = None  # voices.by_language
         self._idle = asyncio.Event()
         self._idle.set()
-        self._wake: asyncio.TimerHandle | None = None
-        self._wake_at: float | None = None
+        self.wake = WakeTimer(self.inbox.put)
 
     def submit(self, event: object) -> bool:
         """Hand an event over without waiting; False if refused (a free one, inbox full)."""
@@ -80,28 +81,13 @@ class Conductor(Queries):
             try:
                 now = self._now()
                 self._turn(item, now)
-                self._schedule_wake(now)
+                self.wake.at(self.admission.next_deadline(now), now)
             except Exception as e:  # our bug: log it, keep serving
                 log.exception("conductor failed on %r", item)
                 if isinstance(item, Ask) and not item.answer.done():
                     item.answer.set_exception(e)
             if self._quiet():
                 self._idle.set()
-
-    def _schedule_wake(self, now: float) -> None:
-        """One timer, at the earliest hold or approval end: something changes then."""
-        at = self.admission.next_deadline(now)
-        if at == self._wake_at:
-            return
-        if self._wake is not None:
-            self._wake.cancel()
-        self._wake, self._wake_at = None, at
-        if at is not None:
-            self._wake = asyncio.get_running_loop().call_later(max(0.0, at - now), self._woken)
-
-    def _woken(self) -> None:
-        self._wake, self._wake_at = None, None
-        self.inbox.put(Wake())
 
     def _quiet(self) -> bool:
         idle = self.playback.idle and not len(self.admission.queue)
@@ -132,63 +118,30 @@ class Conductor(Queries):
             actions += self.playback.handle(pb.Decided(expired), now)
         ops: list[records.Op] = []
         reports: list[pb.Report] = []
-        self._carry_out(actions, ops, reports)
+        carry_out(actions, self.admission, self.player, ops, reports)
         head = self.admission.peek(now) if self.playback.wants_next() else None
         if head is not None and not self.announcer.unwritten(head.id):
             message = self.admission.next_message(now)
             assert message is not None
-            self._carry_out(self.playback.handle(pb.Taken(message), now), ops, reports)
+            taken = self.playback.handle(pb.Taken(message), now)
+            carry_out(taken, self.admission, self.player, ops, reports)
         candidate = self.admission.peek(now)
         if candidate is not None and not self.playback.stopping:
             self.player.prefetch(candidate)
         flood = self.admission.update_flood()
         if flood is not None:
-            reports.append(self._flood_report(flood))
+            reports.append(flood_report(self.admission, flood))
         self.announcer.turn(ops, reports, replies)
-
-    def _flood_report(self, on: bool) -> pb.Report:
-        waiting = self.admission.queue.free_waiting()
-        if on:
-            threshold = self.admission.rules.flood_threshold
-            return pb.Report(pb.Note.FLOOD_ON, {"waiting": waiting, "threshold": threshold})
-        return pb.Report(pb.Note.FLOOD_OFF, {"waiting": waiting})
-
-    def _carry_out(
-        self, actions: list[pb.Action], ops: list[records.Op], reports: list[pb.Report]
-    ) -> None:
-        for a in actions:
-            if isinstance(a, pb.Record):
-                ops.append(a.op)
-            elif isinstance(a, pb.Report):
-                reports.append(a)
-            elif isinstance(a, pb.Requeue):
-                self.admission.requeue(a.message)
-            else:
-                self.player.do(a)  # audio: returns at once
 
     async def stop(self, *, grace_s: float = 0.0) -> None:
         """Start nothing new; let what plays finish for up to `grace_s`; flush the journal."""
         self.inbox.put(Halt())
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + grace_s
-        await asyncio.sleep(0)
-        while not self.playback.idle and loop.time() < deadline:
-            await asyncio.sleep(0.02)
-        if self.writer is not None:
-            try:  # written, then announced by the task (it still runs)
-                await asyncio.wait_for(self._settled(), 5.0)
-            except TimeoutError:
-                log.error("journal writes still pending at stop")
-
-    async def _settled(self) -> None:
-        assert self.writer is not None
-        await self.writer.flush()
-        while self.announcer.unannounced:
-            await asyncio.sleep(0.005)
+        await play_out(self.playback, grace_s=grace_s)
+        if self.writer is not None:  # written, then announced by the task (it still runs)
+            await settle(self.writer, self.announcer, timeout_s=5.0)
 
     def close(self) -> None:
         """Finish pending journal writes (after the task has stopped)."""
-        if self._wake is not None:
-            self._wake.cancel()
+        self.wake.cancel()
         if self.writer is not None:
             self.writer.close()

@@ -8,21 +8,19 @@ so an OBS browser-source URL seen on stream cannot forge a donation. A
 request naming a Host other than loopback or `api.host` (DNS rebinding) or
 coming from a page of another origin is refused. Bodies are small and
 validated. Everything goes through the conductor like any Twitch event:
-donations meet the same admission core (source `api`).
+donations meet the same admission core (source `api`). The checks live in
+`guard.py`, the WebSocket side in `ws.py`; this module routes and answers.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
-import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 
 from .. import logs
 from ..core.commands import CommandKey
@@ -45,9 +43,8 @@ from ..core.events import (
     User,
 )
 from ..journal.writer import JournalUnavailable
-from ..tips import speakerbot
-from ..tips.webhooks import PREFIX as WEBHOOKS
 from ..tips.webhooks import Webhooks
+from .guard import guard, refuse
 from .messages import (
     MESSAGE_TYPES,
     AnyIn,
@@ -61,12 +58,11 @@ from .messages import (
     parse_message,
 )
 from .metrics import CONTENT_TYPE, Metrics
-from .pages import OVERLAY_ASSETS, add_pages
+from .pages import add_pages
 from .token import overlay_token
+from .ws import Sockets
 
 if TYPE_CHECKING:
-    from aiohttp.typedefs import Handler
-
     from ..conductor import Conductor
 
 __all__ = ["MAX_BODY_BYTES", "ControlApi"]
@@ -74,7 +70,6 @@ __all__ = ["MAX_BODY_BYTES", "ControlApi"]
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 16 * 1024  # a donation is a few hundred bytes
-MAX_CLIENT_BACKLOG = 1000  # events queued for one slow subscriber before it misses some
 API_USER = User("api", "Streamer", frozenset({Role.BROADCASTER}))
 _COMMANDS = {
     CommandKey.SKIP: Skip,
@@ -82,11 +77,6 @@ _COMMANDS = {
     CommandKey.RESUME: Resume,
     CommandKey.CLEAR: Clear,
 }
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
-QUERY_TOKEN_PATHS = ("/overlay", "/dashboard", "/static/", "/ws")  # a browser sends no header
-OVERLAY_PATHS = frozenset({"/overlay", "/ws"} | {f"/static/{a}" for a in OVERLAY_ASSETS})
-OVERLAY_TYPES = frozenset({"subscribe"})  # the overlay only listens
-FULL, OVERLAY = "full", "overlay"
 
 
 class ControlApi:
@@ -106,8 +96,7 @@ class ControlApi:
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
-        self._sockets: set[web.WebSocketResponse] = set()  # open pages and tools
+        self.sockets = Sockets(self.handle, max_msg_size=MAX_BODY_BYTES)
         self._remove_listener: Any = None
         self.webhooks = Webhooks()  # tip providers' POSTs; they check their own secret
 
@@ -116,8 +105,9 @@ class ControlApi:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY_BYTES)
-        app.router.add_get("/ws", self._ws)
+        check = guard(self.token, self.overlay_token, self.host, lambda: self.port)
+        app = web.Application(middlewares=[check], client_max_size=MAX_BODY_BYTES)
+        app.router.add_get("/ws", self.sockets.serve)
         app.router.add_get("/api/queue", self._http)
         app.router.add_post("/api/{action}", self._http)
         add_pages(app)
@@ -137,55 +127,9 @@ class ControlApi:
         they reconnect to the next daemon, and shutdown never waits on them."""
         if self._remove_listener is not None:
             self._remove_listener()
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(
-                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"daemon stopping"), 2
-                )
+        await self.sockets.close()
         if self._runner is not None:
             await self._runner.cleanup()
-
-    # --- guard: host, token, scope, origin -----------------------------------------------
-
-    @web.middleware
-    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(WEBHOOKS):  # a provider's own secret, checked there
-            return await handler(request)
-        host = request.headers.get("Host", "")
-        if _host_name(host) not in self._hosts():
-            return _refuse(421, f"Host {host[:100]!r} is not this daemon (use {self.url})")
-        header = request.headers.get("Authorization", "")
-        given = header[7:].strip() if header[:7].lower() == "bearer " else ""
-        if not given and "token" in request.query:
-            if not request.path.startswith(QUERY_TOKEN_PATHS):
-                return _refuse(
-                    401,
-                    "send the token as an 'Authorization: Bearer' header (?token= is for pages)",
-                )
-            given = request.query["token"]
-        scope = self._scope(given)
-        if scope is None:
-            return _refuse(401, "missing or wrong API token")
-        if scope == OVERLAY and request.path not in OVERLAY_PATHS:
-            return _refuse(403, "the overlay token only opens the overlay")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin not in self._origins():
-            return _refuse(403, f"origin {origin[:100]} not allowed")
-        request["scope"] = scope
-        return await handler(request)
-
-    def _scope(self, given: str) -> str | None:
-        """Which token this is; both are always compared, in constant time."""
-        full = secrets.compare_digest(given.encode(), self.token.encode())
-        overlay = secrets.compare_digest(given.encode(), self.overlay_token.encode())
-        return FULL if full else OVERLAY if overlay else None
-
-    def _hosts(self) -> set[str]:
-        own = self.host.lower()
-        return {*LOOPBACK_HOSTS, own, f"[{own}]" if ":" in own else own}
-
-    def _origins(self) -> set[str]:
-        return {f"http://{h}:{self.port}" for h in self._hosts()}
 
     # --- HTTP ------------------------------------------------------------------------
 
@@ -201,82 +145,23 @@ class ControlApi:
             try:
                 body = await request.read()
             except web.HTTPRequestEntityTooLarge:
-                return _refuse(413, f"body too large (at most {MAX_BODY_BYTES} bytes)")
+                return refuse(413, f"body too large (at most {MAX_BODY_BYTES} bytes)")
             try:
                 data = json.loads(body.decode("utf-8")) if body.strip() else {}
             except (UnicodeDecodeError, ValueError, RecursionError):
-                return _refuse(400, "body is not JSON (UTF-8)")
+                return refuse(400, "body is not JSON (UTF-8)")
         if not isinstance(data, dict):
-            return _refuse(400, "body: expected a JSON object")
+            return refuse(400, "body: expected a JSON object")
         if "type" in data and data["type"] != action:
-            return _refuse(400, f"type: {data['type']!r:.40} does not match the URL ({action})")
+            return refuse(400, f"type: {data['type']!r:.40} does not match the URL ({action})")
         reply, status = await self.handle({**data, "type": action})
         return web.json_response(reply, status=status)
-
-    # --- WebSocket --------------------------------------------------------------------
-
-    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(max_msg_size=MAX_BODY_BYTES, heartbeat=30)
-        await ws.prepare(request)
-        self._sockets.add(ws)
-        events: asyncio.Queue[dict[str, Any]] | None = None
-        pusher: asyncio.Task[None] | None = None
-        try:
-            async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    if msg.type == WSMsgType.ERROR:
-                        break
-                    await ws.send_json({"ok": False, "error": "send JSON text frames"})
-                    continue
-                try:
-                    data = json.loads(msg.data)
-                except (ValueError, RecursionError):
-                    await ws.send_json({"ok": False, "error": "message is not JSON"})
-                    continue
-                kind = data.get("type") if isinstance(data, dict) else None
-                if request["scope"] != FULL and kind not in OVERLAY_TYPES:
-                    await ws.send_json(
-                        {
-                            "ok": False,
-                            "status": 403,
-                            "error": "the overlay token may only subscribe",
-                        }
-                    )
-                    continue
-                if speakerbot.is_request(data):  # Streamer.bot driving us as Speaker.bot
-                    await ws.send_json(await speakerbot.answer(self.handle, data))
-                    continue
-                if kind == "subscribe" and events is None:
-                    events = asyncio.Queue(MAX_CLIENT_BACKLOG)
-                    self._subscribers.add(events)
-                    pusher = asyncio.create_task(self._push(ws, events))
-                reply, _ = await self.handle(data)
-                await ws.send_json(reply)
-        finally:
-            self._sockets.discard(ws)
-            if events is not None:
-                self._subscribers.discard(events)
-            if pusher is not None:
-                pusher.cancel()
-        return ws
-
-    async def _push(self, ws: web.WebSocketResponse, events: asyncio.Queue[dict[str, Any]]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            while not ws.closed:
-                await ws.send_json({"type": "event", **(await events.get())})
 
     def _on_event(self, record: dict[str, Any]) -> None:
         """Every event-log record: into the figures, and out to subscribers."""
         if self.metrics is not None:
             self.metrics.observe(record)
-        self._fan_out(record)
-
-    def _fan_out(self, record: dict[str, Any]) -> None:
-        for q in list(self._subscribers):
-            if q.full():  # a slow client misses its oldest events, never blocks the daemon
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    q.get_nowait()
-            q.put_nowait(record)
+        self.sockets.fan_out(record)
 
     # --- the one handler for both transports ---------------------------------------------
 
@@ -413,15 +298,3 @@ def _build(kind: Callable[..., object], **fields: object) -> object:
         return kind(**fields)
     except ValueError as e:
         raise BadMessage(str(e)) from None
-
-
-def _host_name(host: str) -> str:
-    """`Host` without its port: `[::1]:8765` -> `[::1]`, `LocalHost:80` -> `localhost`."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if ":" in host else host
-
-
-def _refuse(status: int, error: str) -> web.Response:
-    return web.json_response({"ok": False, "error": error}, status=status)

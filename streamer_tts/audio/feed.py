@@ -21,9 +21,9 @@ happens fades out and back in over ``ramp_ms`` and is reported once, as an
 
 Thread-safe with one lock; no asyncio here. Events go to ``on_event`` from the
 pulling thread, outside the lock (forward them with ``call_soon_threadsafe``).
-The pull path fills one reused buffer: per device buffer it allocates only
-the bytes handed back (PyAudio takes nothing else) and a transient view; an
-events list only when something happened. ~1.4 us per 256 frames here.
+The pull path (:mod:`.feedmachine`) fills one reused buffer: per device buffer
+it allocates only the bytes handed back (PyAudio takes nothing else) and a
+transient view; an events list only when something happened. ~1.4 us per 256 frames here.
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ import threading
 from collections import deque
 from typing import TYPE_CHECKING, Final
 
-import numpy as np
-
+from streamer_tts.audio.feedmachine import FeedMachine
 from streamer_tts.audio.jitter import JitterEstimate
-from streamer_tts.audio.pcm import PcmFormat, fade, fade_in_place
+from streamer_tts.audio.pcm import PcmFormat, fade
 from streamer_tts.audio.segment import (
     CUT,
     FINISHED,
@@ -82,7 +81,7 @@ AMPLE_MS: Final = 100
 its producer is clearly ahead of real time (Piper writes whole sentences)."""
 
 
-class Feed:
+class Feed(FeedMachine):
     """Ordered segments of PCM, pulled one at a time by a real-time output.
 
     Parameters
@@ -383,164 +382,6 @@ class Feed:
             self._end_segment(seg, CUT, self._frames_pulled)
             self._cutting = None
             self._envelope = None
-
-    def _end_segment(self, seg: Segment, kind: FeedEventKind, frame: int) -> None:
-        """Report a segment's end (its underrun first) and learn from its delivery."""
-        if seg.silent:
-            self._pending.append(
-                FeedEvent(UNDERRUN, seg.message_id, seg.first_dry or 0, seg.silent)
-            )
-        self.jitter.segment_done(seg.worst if seg.measured else None)
-        self._pending.append(FeedEvent(kind, seg.message_id, frame))
-
-    def _copy(self, out: memoryview, at: int, seg: Segment, n: int, *, dry: bool) -> None:
-        """Move ``n`` frames of ``seg`` to ``out`` at byte ``at``, through the envelope;
-        ``dry``: these are its last frames for now, so fade them out."""
-        nbytes = n * self._bpf
-        src = memoryview(seg.buf)
-        out[at : at + nbytes] = src[:nbytes]
-        src.release()  # (a live view would forbid resizing the buffer)
-        del seg.buf[:nbytes]
-        env = self._envelope
-        if env is None and not dry:
-            return
-        samples = np.frombuffer(out[at : at + nbytes], dtype="<i2")
-        if env is not None:
-            fade_in_place(
-                samples,
-                env.start_gain,
-                env.end_gain,
-                offset_frames=env.done_frames,
-                length_frames=env.length_frames,
-            )
-            env.done_frames += n
-            if env.done_frames >= env.length_frames and env.end_gain == 1.0:
-                self._envelope = None
-        if dry and self._ramp_frames > 0:
-            tail = min(n, self._ramp_frames)
-            # ends one step above zero: every written frame stays audible
-            fade_in_place(samples[n - tail :], 1.0, 0.0, length_frames=tail + 1)
-
-    def _silence(self, out: memoryview, at: int, n: int) -> None:
-        if n > 0:
-            nbytes = n * self._bpf
-            out[at : at + nbytes] = self._zeros[:nbytes]
-
-    def _grow_zeros(self, nbytes: int) -> None:
-        if len(self._zeros) < nbytes:
-            self._zeros = memoryview(bytes(nbytes))
-
-    def _fill(self, out: memoryview, frames: int) -> None:
-        """The whole playback state machine: produce ``frames`` frames into ``out``."""
-        bpf = self._bpf
-        events = self._pending
-        pos = self._frames_pulled
-        end = pos + frames
-        at = 0  # byte offset in out
-        while pos < end:
-            need = end - pos
-            if self._pause_tail:
-                nbytes = min(need * bpf, len(self._pause_tail))
-                out[at : at + nbytes] = self._pause_tail[:nbytes]
-                del self._pause_tail[:nbytes]
-                at += nbytes
-                pos += nbytes // bpf
-                self._last_audio_end = pos
-                continue
-            cutting = self._cutting
-            if cutting is not None:
-                avail = len(cutting.buf) // bpf
-                if avail:
-                    n = min(need, avail)
-                    self._copy(out, at, cutting, n, dry=False)
-                    at += n * bpf
-                    pos += n
-                    self._last_audio_end = pos
-                    continue
-                self._end_segment(cutting, CUT, pos)
-                self._cutting = None
-                self._envelope = None
-                continue
-            if self._paused or not self._segments:
-                break
-            head = self._segments[0]
-            avail = len(head.buf) // bpf
-            if not head.started:
-                wait = self._start_wait(head, avail, pos)
-                if wait is None:
-                    break  # nothing written yet: waiting, not an underrun
-                if wait > 0:
-                    n = min(need, wait)
-                    self._silence(out, at, n)
-                    at += n * bpf
-                    pos += n
-                    continue
-                head.started = True
-                head.measured = not head.ended
-                if head.first_write is not None:
-                    head.delay = pos - head.first_write
-                self._envelope = None
-                events.append(FeedEvent(STARTED, head.message_id, pos))
-            if avail:
-                if head.starving:  # audio back after a dry spell
-                    self._recover(head, pos)
-                n = min(need, avail)
-                self._copy(out, at, head, n, dry=n < need and not head.ended)
-                at += n * bpf
-                if head.ended and not head.low_sent and avail - n < self._low_frames:
-                    crossed = pos + max(0, avail - self._low_frames + 1)
-                    events.append(FeedEvent(LOW, head.message_id, crossed))
-                    head.low_sent = True
-                pos += n
-                self._last_audio_end = head.audio_end = pos
-                continue
-            if head.ended:
-                done_at = pos if head.audio_end is None else head.audio_end
-                if not head.low_sent:
-                    events.append(FeedEvent(LOW, head.message_id, done_at))
-                self._end_segment(head, FINISHED, done_at)
-                self._segments.popleft()
-                self._envelope = None
-                continue
-            if not head.starving:
-                head.starving = True
-                head.dry_since = pos
-                if head.first_dry is None:
-                    head.first_dry = pos
-            break
-        self._silence(out, at, end - pos)
-        self._frames_pulled = end
-
-    def _start_wait(self, head: Segment, avail: int, pos: int) -> int | None:
-        """Frames before ``head`` may start: the gap, then the streaming hold-back.
-
-        None while it has no audio and is not ended (no time counts then).
-        """
-        if self._last_audio_end is not None:
-            wait = self._last_audio_end + self._gap_frames - pos
-            if wait > 0:
-                return wait
-        if head.ended:
-            return 0
-        if avail == 0:
-            return None
-        target = self.jitter.target_frames
-        if avail >= target + self._ample_frames or head.first_write is None:
-            return 0
-        return max(0, head.first_write + target - pos)
-
-    def _recover(self, head: Segment, pos: int) -> None:
-        """A dry spell ended: count its silence, learn its lateness, fade back in."""
-        spell = pos - head.dry_since
-        head.silent += spell
-        if head.measured:
-            late = head.delay + spell
-            head.worst = late if head.worst is None else max(head.worst, late)
-            self.jitter.observe(late)
-        head.delay += spell
-        head.starving = False
-        if self._ramp_frames > 0:
-            self._envelope = Envelope(0.0, 1.0, self._ramp_frames)
 
     def _emit_all(self, events: list[FeedEvent]) -> None:
         for event in events:

@@ -38,29 +38,25 @@ from ..core.playback import (
     ResumeAudio,
     Started,
 )
-from ..speech.base import Engine, EngineError
 from .feed import CUT, FINISHED, LOST, LOW, STARTED, UNDERRUN, Feed, FeedEvent
 from .outputs import Output, open_output
-from .pcm import PcmFormat, Resampler, apply_volume, ramp_down
+from .pcm import PcmFormat
+from .pump import WIND_DOWN_S, Pump
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..core.decisions import Message
+    from ..speech.base import Engine
     from .voices import VoiceBook
 
-__all__ = ["MAX_PREFETCH", "Player", "Report"]
+__all__ = ["MAX_PREFETCH", "WIND_DOWN_S", "Player", "Report"]
 
 log = logging.getLogger(__name__)
 
 # Messages synthesised ahead of their turn; more would only hold memory and
 # engine time for messages a higher-priority arrival may push back anyway.
 MAX_PREFETCH = 2
-# A synthesis that yields nothing for this long fails over to the fallback.
-STALL_TIMEOUT_S = 15.0
-# How long a cancelled synthesis may take to wind down (a socket's cancel,
-# a worker thread's sentence) before it is abandoned; nobody waits on it.
-WIND_DOWN_S = 3.0
 RETRY_BACKOFF_S = 0.5  # doubled after each round of failed engines
 
 Report = Started | Low | Finished | Cut | Failed | Lost
@@ -68,125 +64,6 @@ Report = Started | Low | Finished | Cut | Failed | Lost
 
 def _no_one(report: Report) -> None:
     return None
-
-
-class _Pump:
-    """Synthesises one message; buffers until attached to a feed segment."""
-
-    def __init__(self, player: Player, message: Message) -> None:
-        self.player = player
-        self.message = message
-        self.segment: str | None = None  # the feed segment, once committed
-        self.buffer: list[bytes] = []
-        self.ended = False
-        self.stopped = False  # cut or forgotten: write nothing more
-        self.failure: Failed | None = None  # every engine and retry failed
-        self.engine = ""
-        self.first_audio_ms: float | None = None
-        self.truncated = False
-        self.frames = 0
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"pump-{message.id}")
-
-    def attach(self, segment: str) -> None:
-        self.segment = segment
-        feed = self.player.feed
-        for pcm in self.buffer:
-            feed.write(segment, pcm)
-        self.buffer.clear()
-        if self.ended:
-            feed.end(segment)
-
-    def stop(self) -> None:
-        """Stop now; the task winds down on its own (bounded), nobody awaits it."""
-        self.stopped = True
-        self.buffer.clear()
-        self.task.cancel()
-
-    def _deliver(self, pcm: bytes) -> None:
-        if not pcm or self.stopped:
-            return
-        if self.segment is None:
-            self.buffer.append(pcm)
-        else:
-            self.player.feed.write(self.segment, pcm)
-
-    def _finish(self) -> None:
-        self.ended = True
-        if self.segment is not None and not self.stopped:
-            self.player.feed.end(self.segment)
-
-    async def _run(self) -> None:
-        player = self.player
-        error = ""
-        for attempt in range(player.retries + 1):
-            if attempt:
-                await asyncio.sleep(player.retry_backoff_s * 2 ** (attempt - 1))
-            engines = player.engines_for(self.message)
-            for n, engine in enumerate(engines):
-                try:
-                    await self._speak(engine)
-                    return
-                except asyncio.CancelledError:
-                    raise
-                except Exception as e:  # an engine fault of any kind: next engine
-                    error = str(e) if isinstance(e, EngineError) else f"{type(e).__name__}: {e}"
-                    player.report(Failed(self.message.id, engine.name, error))
-                    more = n + 1 < len(engines) or attempt < player.retries
-                    if more and self.frames > 0 and self.segment is not None:
-                        # partial audio was heard: start the message over, cleanly
-                        player.restart_segment(self)
-                    self.frames = 0
-                    self.buffer.clear()
-        self.failure = Failed(self.message.id, self.engine, error, final=True)
-        player.failed(self)
-
-    async def _speak(self, engine: Any) -> None:  # noqa: ANN401 - alias options go past the Engine protocol
-        player = self.player
-        self.engine = engine.name
-        resampler = Resampler(engine.format, player.format)
-        text = self.message.spoken or self.message.text
-        synthesis = engine.synthesize(text, voice=self.message.voice)
-        complete = False
-        try:
-            chunks = aiter(synthesis)
-            while True:
-                try:
-                    chunk = await asyncio.wait_for(anext(chunks), STALL_TIMEOUT_S)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise EngineError(engine.name, f"no audio for {STALL_TIMEOUT_S:g} s") from None
-                if self.stopped:  # cut, even if wait_for swallowed the cancel (3.11)
-                    break
-                if self.first_audio_ms is None and synthesis.first_chunk_s is not None:
-                    self.first_audio_ms = synthesis.first_chunk_s * 1000
-                pcm = apply_volume(resampler.process(chunk), player.volume)
-                if self._cap(pcm, player.max_frames):
-                    self.truncated = True
-                    break
-            if not self.truncated and not self.stopped:
-                self._deliver(apply_volume(resampler.process(b"", last=True), player.volume))
-            complete = not self.truncated and not self.stopped
-        finally:
-            if not complete:  # skipped, truncated or failed: stop generating, bounded
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(synthesis.cancel(), WIND_DOWN_S)
-        self._finish()
-
-    def _cap(self, pcm: bytes, limit: int) -> bool:
-        """Deliver `pcm` up to `max_message_seconds`; fade out and stop there."""
-        fmt = self.player.format
-        frames = fmt.frames(len(pcm))
-        if self.frames + frames <= limit:
-            self.frames += frames
-            self._deliver(pcm)
-            return False
-        keep = fmt.nbytes(max(0, limit - self.frames))
-        ramp = min(keep, fmt.nbytes(self.player.ramp_frames))
-        head, tail = pcm[: keep - ramp], pcm[keep - ramp : keep]
-        self._deliver(head + ramp_down(tail, fmt) if tail else head)
-        self.frames = limit
-        return True
 
 
 class Player:
@@ -227,7 +104,7 @@ class Player:
         )
         self.output: Output = open_output(output, self.feed, frames_per_buffer=frames_per_buffer)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pumps: dict[str, _Pump] = {}  # message id -> pump (committed or prefetched)
+        self._pumps: dict[str, Pump] = {}  # message id -> pump (committed or prefetched)
         self._segments: dict[str, str] = {}  # live segment id -> message id
         self._winding: set[asyncio.Task[None]] = set()  # stopped pumps still cleaning up
         self._serial = itertools.count(1)
@@ -302,7 +179,7 @@ class Player:
         """Commit a message to the feed, after whatever is committed already."""
         pump = self._pumps.get(message.id)
         if pump is None:
-            pump = self._pumps[message.id] = _Pump(self, message)
+            pump = self._pumps[message.id] = Pump(self, message)
         else:
             pump.message = message  # the text to speak was chosen at pop time
         if pump.failure is not None:  # failed while prefetched: say so now
@@ -321,7 +198,7 @@ class Player:
             return
         if len(self.prefetched()) >= MAX_PREFETCH:
             return
-        self._pumps[message.id] = _Pump(self, message)
+        self._pumps[message.id] = Pump(self, message)
 
     def forget(self, message_id: str) -> None:
         """Drop a prefetched message (removed from the queue)."""
@@ -359,7 +236,7 @@ class Player:
     def paused(self) -> bool:
         return self.feed.paused
 
-    def _stop(self, pump: _Pump) -> None:
+    def _stop(self, pump: Pump) -> None:
         pump.stop()
         if not pump.task.done():
             self._winding.add(pump.task)
@@ -367,7 +244,7 @@ class Player:
 
     # --- from the pumps --------------------------------------------------------
 
-    def restart_segment(self, pump: _Pump) -> None:
+    def restart_segment(self, pump: Pump) -> None:
         """A failed engine left partial audio: fade it, begin a fresh segment.
 
         Safe to append at the feed's end: a message is only committed behind
@@ -383,7 +260,7 @@ class Player:
         self._segments[segment] = pump.message.id
         pump.segment = segment
 
-    def failed(self, pump: _Pump) -> None:
+    def failed(self, pump: Pump) -> None:
         """Every engine and retry failed: no segment, no "finished", a final failure.
 
         A prefetched message reports it when it is committed (`play`).

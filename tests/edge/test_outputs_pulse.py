@@ -93,11 +93,13 @@ def test_tone_written_to_feed_is_heard(live: Live, pulse_recorder: Recorder) -> 
     assert abs(np.fft.rfftfreq(stop - start, 1 / RATE)[spectrum.argmax()] - 440) < 5
 
 
-def test_cut_is_silent_at_the_sink_within_50ms(live: Live, pulse_recorder: Recorder) -> None:
-    rng = random.Random(7)
+def _measure_cuts(live: Live, rec: Recorder, attempt: int) -> list[float] | None:
+    """Ten cuts, each from the command to the last audible sample (ms); None if
+    a cut tone was not sounding at the sink (the device dropped out there)."""
+    rng = random.Random(7 + attempt)
     cuts: list[float] = []
     for i in range(10):
-        mid = f"cut{i}"
+        mid = f"cut{i}-{attempt}"
         live.play(mid, tone(330, live.rate * 2, live.rate))
         live.wait("started", mid)
         time.sleep(rng.uniform(0.15, 0.25))  # land anywhere in a device buffer
@@ -105,14 +107,28 @@ def test_cut_is_silent_at_the_sink_within_50ms(live: Live, pulse_recorder: Recor
         assert live.feed.cut(mid)
         live.wait("cut", mid)
         time.sleep(0.15)
-    pulse_recorder.wait_covered(time.monotonic())
-    samples = pulse_recorder.samples()
+    rec.wait_covered(time.monotonic())
+    samples = rec.samples()
     latencies_ms = []
     for t_cut in cuts:
-        frame = pulse_recorder.time_frame(t_cut)
-        last = last_audible_frame(samples, RATE, frame)
-        assert last is not None, "the tone was not playing when it was cut"
-        latencies_ms.append((pulse_recorder.heard_time(last) - t_cut) * 1000)
+        last = last_audible_frame(samples, RATE, rec.time_frame(t_cut))
+        if last is None:
+            return None
+        latencies_ms.append((rec.heard_time(last) - t_cut) * 1000)
+    return latencies_ms
+
+
+def test_cut_is_silent_at_the_sink_within_50ms(live: Live, pulse_recorder: Recorder) -> None:
+    # A loaded machine can starve the device (PortAudio reports an underflow):
+    # that spoils the measurement, not the cut; then measure again, at most 3 times.
+    for attempt in range(3):
+        underflows = live.output.underflows
+        latencies_ms = _measure_cuts(live, pulse_recorder, attempt)
+        ok = latencies_ms is not None and np.percentile(latencies_ms, 95) < SKIP_BUDGET_MS
+        if ok or live.output.underflows == underflows:
+            break
+        print(f"\nattempt {attempt + 1}: the device underflowed, measuring again")
+    assert latencies_ms is not None, "the tone was not playing when it was cut"
     p50, p95 = np.percentile(latencies_ms, [50, 95])
     print(f"\nskip heard at sink: {np.round(latencies_ms, 1).tolist()} ms")
     print(f"p50 {p50:.1f}, p95 {p95:.1f} ms at {live.rate} Hz, 256-frame buffers,")

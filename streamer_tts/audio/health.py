@@ -1,0 +1,69 @@
+"""What every output reports: the `Output` protocol and its health state.
+
+Shared by the device output (which loses and regains its device) and the
+clock-paced ones (which never do), so the daemon can tell systemd when the
+speaker is stuck in silence whatever the output is.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["Health", "Output"]
+
+log = logging.getLogger(__name__)
+
+
+class Output(Protocol):
+    """What the player and the daemon need from any output."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def healthy(self) -> bool: ...
+
+    def lost_for_s(self) -> float: ...
+
+    def on_health(self, callback: Callable[[bool], None]) -> Callable[[], None]: ...
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Health:
+    """Lost / healthy state and its subscribers (listeners run on the output's thread)."""
+
+    def __init__(self) -> None:
+        self._lost_since: float | None = None
+        self._health_listeners: list[Callable[[bool], None]] = []
+
+    @property
+    def healthy(self) -> bool:
+        """False while the device is lost (not pulling) and not yet restored."""
+        return self._lost_since is None
+
+    def lost_for_s(self) -> float:
+        """Seconds since the device was lost, or 0 while healthy."""
+        since = self._lost_since
+        return 0.0 if since is None else time.monotonic() - since
+
+    def on_health(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call ``callback(lost)`` on every change, from the output's own thread
+        (forward with ``call_soon_threadsafe``); returns the unsubscribe."""
+        self._health_listeners.append(callback)
+        return lambda: self._health_listeners.remove(callback)
+
+    def _set_lost(self, lost: bool) -> None:
+        self._lost_since = time.monotonic() if lost else None
+        for listener in list(self._health_listeners):
+            try:
+                listener(lost)
+            except Exception:
+                log.exception("output health listener failed")
