@@ -50,7 +50,20 @@ if TYPE_CHECKING:
 __all__ = ["Daemon", "StartupError", "run_daemon", "serve", "state_dir"]
 
 log = logging.getLogger(__name__)
+MISSING_DEVICE_RATE_HZ = 48000  # the commonest device rate: the server resamples if not
 DEFAULT_RATE_HZ = 22050  # files and `none`: Piper's own rate, no resampling
+
+
+def _device_rate(spec: str) -> int:
+    """The device's own rate; a device missing at start (unplugged, no sound
+    server yet) is waited for at `MISSING_DEVICE_RATE_HZ`."""
+    try:
+        return native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
+    except OutputError as e:
+        if spec.strip().lower().startswith("file:"):
+            raise
+        log.warning("%s; waiting for it at %d Hz", e, MISSING_DEVICE_RATE_HZ)
+        return MISSING_DEVICE_RATE_HZ
 
 
 class StartupError(Exception):
@@ -92,7 +105,7 @@ class Daemon:
         )
         audio = config.audio
         spec = output or audio.output
-        rate = audio.sample_rate or native_rate(spec, fallback_hz=DEFAULT_RATE_HZ)
+        rate = audio.sample_rate or _device_rate(spec)
         self.player = Player(
             engines=(base := engines or build_engines(config, sample_rate=rate)),
             output=spec,
@@ -104,6 +117,7 @@ class Daemon:
             frames_per_buffer=audio.frames_per_buffer,
             max_preroll_ms=audio.max_preroll_ms,
             voices=build_voices(config, base, sample_rate=rate),
+            wait_for_device=True,  # a device missing at start is waited for, not fatal
         )
         self.conductor = Conductor(self.admission, self.player, journal=journal)
         self.api: Any = None  # the control API, once serving

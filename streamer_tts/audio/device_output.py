@@ -113,10 +113,17 @@ class PyAudioOutput(Health):
     """
 
     def __init__(
-        self, feed: Feed, *, device: str = DEFAULT_DEVICE, frames_per_buffer: int = 256
+        self,
+        feed: Feed,
+        *,
+        device: str = DEFAULT_DEVICE,
+        frames_per_buffer: int = 256,
+        wait_for_device: bool = False,
     ) -> None:
         super().__init__()
         self._feed = feed
+        self.wait_for_device = wait_for_device
+        """A device missing at start is waited for (lost, retried), not an error."""
         self._device = device
         self._frames_per_buffer = frames_per_buffer
         self._pa: Any = None
@@ -146,13 +153,20 @@ class PyAudioOutput(Health):
         return f"pyaudio:{self.device_info.name}"
 
     def start(self) -> None:
-        """Open the device and start pulling. Raises :class:`OutputError`."""
+        """Open the device and start pulling. Raises :class:`OutputError`, unless
+        `wait_for_device`: then a missing device is reported lost and retried."""
         with self._lock:
             if self._stream is not None or self._watcher is not None:
                 return
-            self._open()
             self._loop = _running_loop()
-            log.info("output %s started, latency %.1f ms", self.name, self.latency_s * 1000)
+            try:
+                self._open()
+            except OutputError as exc:
+                if not self.wait_for_device:
+                    raise
+                self._lose(str(exc))  # unplugged at boot, no sound server yet: retried
+            else:
+                log.info("output %s started, latency %.1f ms", self.name, self.latency_s * 1000)
             self._stop.clear()
             self._watcher = threading.Thread(target=self._watch, name="output-watch", daemon=True)
             self._watcher.start()

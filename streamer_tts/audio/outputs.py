@@ -54,7 +54,9 @@ __all__ = [
 ]
 
 
-def open_output(spec: str, feed: Feed, *, frames_per_buffer: int = 256) -> Output:
+def open_output(
+    spec: str, feed: Feed, *, frames_per_buffer: int = 256, wait_for_device: bool = False
+) -> Output:
     """Build (not start) the output named by a config spec.
 
     ``"default"`` or a device-name substring: a sound device; ``"none"``:
@@ -70,4 +72,6 @@ def open_output(spec: str, feed: Feed, *, frames_per_buffer: int = 256) -> Outpu
         if not path:
             raise OutputError("output 'file:' needs a path, e.g. file:out.wav")
         return WavFileOutput(feed, path)
-    return PyAudioOutput(feed, device=text, frames_per_buffer=frames_per_buffer)
+    return PyAudioOutput(
+        feed, device=text, frames_per_buffer=frames_per_buffer, wait_for_device=wait_for_device
+    )

@@ -83,6 +83,7 @@ class Player:
         retry_backoff_s: float = RETRY_BACKOFF_S,
         max_preroll_ms: float = 120,
         voices: VoiceBook | None = None,
+        wait_for_device: bool = False,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
@@ -102,7 +103,9 @@ class Player:
             max_preroll_ms=max_preroll_ms,
             on_event=self._on_feed,
         )
-        self.output: Output = open_output(output, self.feed, frames_per_buffer=frames_per_buffer)
+        self.output: Output = open_output(
+            output, self.feed, frames_per_buffer=frames_per_buffer, wait_for_device=wait_for_device
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pumps: dict[str, Pump] = {}  # message id -> pump (committed or prefetched)
         self._segments: dict[str, str] = {}  # live segment id -> message id

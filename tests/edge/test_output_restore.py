@@ -19,6 +19,10 @@ from typing import Any
 import pytest
 
 from streamer_tts import logs, systemd
+from streamer_tts.audio.device_output import PyAudioOutput
+from streamer_tts.audio.feed import Feed
+from streamer_tts.audio.outputs import OutputError
+from streamer_tts.audio.pcm import PcmFormat
 from tests.edge.pulse import PulseServer, Recorder, client_env, private_pulse, pulse_available
 from tests.edge.sound_analysis import band_envelope
 from tests.edge.stack import RECORD_RATE, Stack
@@ -126,6 +130,33 @@ async def test_output_is_restored_after_the_sound_server_restarts() -> None:
     heard_s = float((envelope > 0.25 * 32767).sum()) / RECORD_RATE
     peak = int(abs(heard.astype(int)).max()) if heard.size else 0
     assert abs(heard_s - AFTER_S) < 0.1, f"heard {heard_s:.2f} s after restart (peak {peak})"
+
+
+@pytest.mark.skipif(not pulse_available(), reason="pulseaudio is not installed")
+async def test_a_device_missing_at_start_is_waited_for() -> None:
+    """No sound server at boot: the output starts lost (`audio.lost`), and plays
+    once the server is up (`audio.restored`); without waiting it is an error."""
+    events: list[dict[str, Any]] = []
+    remove = logs.add_listener(events.append)
+    with private_pulse() as server, client_env(server):
+        server.kill()
+        with pytest.raises(OutputError):
+            PyAudioOutput(Feed(PcmFormat(48000), gap_ms=0)).start()
+        output = PyAudioOutput(Feed(PcmFormat(48000), gap_ms=0), wait_for_device=True)
+        try:
+            output.start()  # no raise: the daemon keeps serving meanwhile
+            await asyncio.sleep(0.1)
+            assert not output.healthy
+            rec = await asyncio.to_thread(restart_and_record, server)
+            try:
+                await until_steady(output, seconds=1.0, timeout_s=20)
+            finally:
+                rec.stop()
+        finally:
+            output.close()
+            remove()
+    names = [e["event"] for e in events]
+    assert names[:2] == [logs.AUDIO_LOST, logs.AUDIO_RESTORED], names
 
 
 @pytest.fixture
