@@ -23,7 +23,6 @@ PENDING_SPLIT = {
     "streamer_tts/audio/outputs.py": 415,
     "streamer_tts/audio/player.py": 406,
     "streamer_tts/core/filters.py": 422,
-    "streamer_tts/journal/store.py": 446,
 }
 
 
