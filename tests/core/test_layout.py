@@ -22,7 +22,6 @@ PENDING_SPLIT = {
     "streamer_tts/audio/feed.py": 441,
     "streamer_tts/audio/outputs.py": 415,
     "streamer_tts/audio/player.py": 406,
-    "streamer_tts/core/filters.py": 422,
 }
 
 
