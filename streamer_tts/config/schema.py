@@ -3,6 +3,10 @@
 Every model forbids unknown keys, so a typo is an error rather than a setting
 silently ignored. Only the Twitch credentials have no default; `run` needs
 them, `demo` and `check-config` do not.
+
+The larger sections live in their own modules (`engine.py`, `sources.py`,
+`voices.py`, over the shared `base.py`) and are re-exported here; this file
+keeps the smaller ones and `Config`, which checks what spans sections.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -24,16 +27,59 @@ from ..core.events import Source
 from ..core.fields import is_currency_code
 from ..core.money import DEFAULT_RATES
 from ..core.pronounce import MAX_ENTRIES, MAX_RESPELLING_CHARS, MAX_TERM_CHARS, term_key
-from ..core.rules import PLACEHOLDERS, template_fields
+from .base import PriorityName, RoleName, Strict
+from .engine import (
+    Azure,
+    Cartesia,
+    Engine,
+    EngineName,
+    Espeak,
+    Gtts,
+    Piper,
+)
+from .sources import (
+    ApiSource,
+    ChatSource,
+    KofiSource,
+    KofiType,
+    RaidSource,
+    RedemptionSource,
+    Reward,
+    SourceModel,
+    Sources,
+    StreamElementsSource,
+    StreamlabsSource,
+)
+from .voices import AliasName, VoiceAlias, Voices
 
-__all__ = ["Config"]
-
-PriorityName = Literal["urgent", "high", "normal", "low"]
-RoleName = Literal["broadcaster", "moderator", "vip", "subscriber", "everyone"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# the sections moved to their own modules stay importable from here
+__all__ = [
+    "AliasName",
+    "ApiSource",
+    "Azure",
+    "Cartesia",
+    "ChatSource",
+    "Config",
+    "Engine",
+    "EngineName",
+    "Espeak",
+    "Gtts",
+    "KofiSource",
+    "KofiType",
+    "Piper",
+    "PriorityName",
+    "RaidSource",
+    "RedemptionSource",
+    "Reward",
+    "RoleName",
+    "SourceModel",
+    "Sources",
+    "StreamElementsSource",
+    "StreamlabsSource",
+    "Strict",
+    "VoiceAlias",
+    "Voices",
+]
 
 
 class Endpoints(Strict):
@@ -61,65 +107,6 @@ class Twitch(Strict):
         if isinstance(value, str) and not value.isdigit():
             raise ValueError('must be a numeric Twitch user id, e.g. "123456"')
         return value
-
-
-class Piper(Strict):
-    voice: str | None = None  # path to an .onnx voice; default en_US-joe-medium
-    length_scale: Annotated[float, Field(gt=0.1, le=5)] | None = None
-
-
-class Cartesia(Strict):
-    api_key: SecretStr | None = None
-    model: str = "sonic-3"
-    voice: str | None = None
-    websocket_url: str = "wss://api.cartesia.ai"
-    base_url: str = "https://api.cartesia.ai"
-    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
-
-
-class Espeak(Strict):
-    voice: str = "en-us"  # an espeak-ng voice name (`espeak-ng --voices`)
-    rate: Annotated[int, Field(ge=80, le=500)] = 175  # words per minute
-
-
-class Azure(Strict):
-    key: SecretStr | None = None  # no key: the engine is unavailable (one line at start)
-    region: str = "eastus"
-    endpoint: str | None = None  # replaces https://<region>.tts.speech.microsoft.com
-    voice: str = "en-US-AriaNeural"
-    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
-
-
-class Gtts(Strict):
-    url: str | None = None  # replaces https://translate.google.<tld>
-    lang: str = "en"
-    tld: str = "com"
-    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
-
-
-EngineName = Literal["piper", "cartesia", "espeak", "azure", "gtts"]
-
-
-class Engine(Strict):
-    primary: EngineName = "piper"
-    fallback: EngineName | Literal["none"] = "piper"
-    # Rounds of every engine again, with a backoff, before a message is failed.
-    retries: Annotated[int, Field(ge=0, le=10)] = 2
-    piper: Piper = Piper()
-    cartesia: Cartesia = Cartesia()
-    espeak: Espeak = Espeak()
-    azure: Azure = Azure()
-    gtts: Gtts = Gtts()
-
-    @model_validator(mode="after")
-    def _cartesia_complete(self) -> Engine:
-        for role in ("primary", "fallback"):
-            if getattr(self, role) != "cartesia":
-                continue
-            missing = [k for k in ("api_key", "voice") if getattr(self.cartesia, k) is None]
-            if missing:
-                raise ValueError(f"{role} is cartesia but cartesia.{missing[0]} is not set")
-        return self
 
 
 class Audio(Strict):
@@ -160,61 +147,6 @@ class TierModel(Strict):
     voice: str | None = None
 
 
-class SourceModel(Strict):
-    enabled: bool = True
-    priority: PriorityName | None = None  # None: the source's default
-    template: str | None = None
-    template_no_name: str | None = None
-    voice: str | None = None
-
-
-class ChatSource(SourceModel):
-    mode: Literal["command", "all"] = "command"  # all: every chat line is read, no !tts
-    roles: Annotated[list[RoleName], Field(min_length=1)] = ["everyone"]  # whose, in mode all
-
-
-class Reward(Strict):
-    voice: str | None = None  # an alias of `voices.aliases`
-
-
-class RedemptionSource(SourceModel):
-    # reward titles read aloud; [] = every reward with text. A mapping gives a
-    # reward its voice: {"Robot voice": {voice: robot}}
-    rewards: list[str] | dict[str, Reward] = ["TTS"]
-
-
-class RaidSource(SourceModel):
-    min_viewers: Annotated[int, Field(ge=0)] = 1
-
-
-class ApiSource(SourceModel):
-    bits_per_unit: Annotated[float, Field(gt=0)] = 100.0  # 100: one cent a bit, as Twitch
-
-
-class StreamElementsSource(SourceModel):
-    enabled: bool = False
-    token: SecretStr | None = None  # JWT or overlay API key, from the dashboard's channel page
-    token_type: Literal["jwt", "apikey"] = "jwt"
-    url: str = "wss://astro.streamelements.com"
-    require_approved: bool = False  # read only tips a moderator allowed
-
-
-class StreamlabsSource(SourceModel):
-    enabled: bool = False
-    token: SecretStr | None = None  # the Socket API token (API settings)
-    url: str = "https://sockets.streamlabs.com"
-
-
-KofiType = Literal["Donation", "Subscription", "Commission", "Shop Order"]
-
-
-class KofiSource(SourceModel):
-    enabled: bool = False
-    verification_token: SecretStr | None = None
-    tip_private: str | None = None  # read when the tipper hid name and message
-    types: list[KofiType] = ["Donation", "Subscription"]
-
-
 class Money(Strict):
     base: str = "USD"
     # value of one unit in the base currency; listed codes replace the
@@ -240,62 +172,6 @@ class Money(Strict):
     def _base_has_rate(self) -> Money:
         if self.base not in self.rates and self.base not in DEFAULT_RATES:
             raise ValueError(f"base {self.base} has no rate; add it to money.rates")
-        return self
-
-
-class Sources(Strict):
-    read_usernames: Literal["always", "never", "on_change"] = "on_change"
-    ignore_users: list[str] = [
-        "nightbot",
-        "streamelements",
-        "streamlabs",
-        "moobot",
-        "fossabot",
-        "wizebot",
-    ]
-    chat: ChatSource = ChatSource()
-    cheer: SourceModel = SourceModel()
-    subscription: SourceModel = SourceModel()
-    gift: SourceModel = SourceModel()
-    redemption: RedemptionSource = RedemptionSource()
-    raid: RaidSource = RaidSource()
-    follow: SourceModel = SourceModel(enabled=False)
-    api: ApiSource = ApiSource()
-    streamelements: StreamElementsSource = StreamElementsSource()
-    streamlabs: StreamlabsSource = StreamlabsSource()
-    kofi: KofiSource = KofiSource()
-
-    @model_validator(mode="after")
-    def _secrets(self) -> Sources:
-        for name, key in (
-            ("streamelements", "token"),
-            ("streamlabs", "token"),
-            ("kofi", "verification_token"),
-        ):
-            model = getattr(self, name)
-            if model.enabled and getattr(model, key) is None:
-                raise ValueError(f"{name} is enabled but {name}.{key} is not set")
-        return self
-
-    @model_validator(mode="after")
-    def _templates(self) -> Sources:
-        for source in Source:
-            model: SourceModel = getattr(self, source.value)
-            for key in ("template", "template_no_name", "tip_private"):
-                template = getattr(model, key, None)
-                if template is None:
-                    continue
-                try:
-                    used = template_fields(template)
-                except ValueError as e:
-                    raise ValueError(f"{source.value}.{key}: malformed template ({e})") from None
-                unknown = sorted(used - PLACEHOLDERS[source])
-                if unknown:
-                    allowed = ", ".join(f"{{{p}}}" for p in sorted(PLACEHOLDERS[source]))
-                    raise ValueError(
-                        f"{source.value}.{key}: unknown placeholder {{{unknown[0]}}} "
-                        f"(allowed: {allowed})"
-                    )
         return self
 
 
@@ -414,80 +290,6 @@ class Filters(Strict):
 class Nicknames(Strict):
     self_: bool = Field(default=False, alias="self")  # `!nick <name>`: viewers name themselves
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-# --- voices: aliases over the engines, and who may pick which ----------------
-
-AliasName = Annotated[str, Field(pattern=r"^[a-z0-9_][a-z0-9_-]{0,31}$")]
-
-
-class VoiceAlias(Strict):
-    """One named voice: an engine and its parameters (only the engine's own keys)."""
-
-    engine: EngineName
-    gain_db: Annotated[float, Field(ge=-30, le=30)] = 0.0
-    # piper (SynthesisConfig); speaker: a multi-speaker model's speaker id
-    length_scale: Annotated[float, Field(gt=0.1, le=5)] | None = None
-    noise_scale: Annotated[float, Field(ge=0, le=2)] | None = None
-    speaker: Annotated[int, Field(ge=0)] | None = None
-    # espeak, cartesia, azure: the engine's voice name or id
-    voice: str | None = None
-    rate: Annotated[int, Field(ge=80, le=500)] | None = None  # espeak, words per minute
-    speed: Annotated[float, Field(ge=0.5, le=2)] | None = None  # cartesia
-    lang: str | None = None  # gtts
-    tld: str | None = None  # gtts
-
-    @model_validator(mode="after")
-    def _own_keys(self) -> VoiceAlias:
-        given = {k for k in _ALIAS_KEYS if getattr(self, k) is not None}
-        wrong = sorted(given - _ENGINE_KEYS[self.engine])
-        if wrong:
-            allowed = ", ".join(sorted(_ENGINE_KEYS[self.engine])) or "none"
-            raise ValueError(f"{wrong[0]} is not a {self.engine} setting (allowed: {allowed})")
-        return self
-
-
-_ALIAS_KEYS = ("length_scale", "noise_scale", "speaker", "voice", "rate", "speed", "lang", "tld")
-_ENGINE_KEYS: dict[str, set[str]] = {
-    "piper": {"length_scale", "noise_scale", "speaker"},
-    "espeak": {"voice", "rate"},
-    "cartesia": {"voice", "speed"},
-    "azure": {"voice"},
-    "gtts": {"lang", "tld"},
-}
-
-
-class Voices(Strict):
-    default: str = "per_user"  # an alias, or per_user: a stable pick from the pool
-    pool: list[str] = []  # per_user picks from these; [] = every alias
-    aliases: Annotated[dict[AliasName, VoiceAlias], Field(min_length=1)]
-    # which aliases a role may pick with !voice; `all` = every alias
-    allow: dict[RoleName, list[str] | Literal["all"]] = {"everyone": "all"}
-    by_language: dict[str, str] = {}  # language code (de, fr ...) -> alias
-    inline: Literal["off", "paid", "everyone"] = "off"
-
-    @field_validator("inline", mode="before")
-    @classmethod
-    def _off(cls, value: object) -> object:
-        return "off" if value is False else value  # YAML reads a bare `off` as false
-
-    @model_validator(mode="after")
-    def _known(self) -> Voices:
-        named = [("default", self.default)] if self.default != "per_user" else []
-        named += [("pool", a) for a in self.pool]
-        named += [(f"allow.{r}", a) for r, v in self.allow.items() if v != "all" for a in v]
-        named += [(f"by_language.{k}", a) for k, a in self.by_language.items()]
-        for where, alias in named:
-            if alias not in self.aliases:
-                known = ", ".join(sorted(self.aliases))
-                raise ValueError(f"{where}: unknown voice {alias!r} (aliases: {known})")
-        if self.by_language:
-            from ..language import unknown_codes
-
-            bad = unknown_codes(self.by_language)
-            if bad:
-                raise ValueError(f"by_language: {bad[0]!r} is not an ISO 639-1 code (de, fr ...)")
-        return self
 
 
 def _default_tiers() -> list[TierModel]:

@@ -8,6 +8,10 @@ player. No I/O, no clock, no asyncio: the conductor calls it from one task.
 What is playing is not Admission's: `core/playback.py` owns it, and the
 conductor passes a view of it (`OnAir`) to the decisions that need it (a
 skip, a moderator dropping a user's messages).
+
+Commands and Twitch's own moderation are answered in `core/steering.py`,
+what an event says (bits, template values) in `core/wording.py`, a payment
+reported twice is matched in `core/pairing.py`: this file decides what is read.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from . import steering
 from .decisions import (
     Accepted,
     Control,
@@ -28,56 +33,36 @@ from .decisions import (
 )
 from .events import (
     Announce,
-    Approve,
-    Ban,
     ChatTTS,
     Cheer,
-    Clear,
     Command,
     DeleteMessage,
     Donation,
     FragmentKind,
-    GiftSubs,
     Incoming,
-    Nick,
-    Pause,
     PurgeUser,
-    QueueQuery,
     Raid,
     Redemption,
-    Reject,
-    Remove,
-    Resume,
-    Say,
-    Skip,
-    Source,
-    Subscription,
-    Unban,
-    Unsay,
-    UserVoice,
-    Voice,
 )
 from .fields import clean_field
 from .filters import clean
 from .limits import GateFactory, Limits
 from .moderation import Approvals, Flood
-from .money import format_amount, spoken_amount, to_bits
 from .nicknames import Lexicon
+from .pairing import PaymentPairs
 from .queue import MessageQueue
 from .rules import NameMode, Rules, render
-from .voices import MAX_VOICES, choose, inline_meta, set_voice
+from .voices import MAX_VOICES, choose, inline_meta
+from .wording import bits_of, kind_of, template_values
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["MAX_SEEN_IDS", "MAX_VOICES", "Admission", "OnAir"]
 
 # Twitch redelivers within minutes and both cheer subscriptions arrive within
 # seconds of each other; this many ids covers hours of a busy channel.
 MAX_SEEN_IDS = 50_000
-# The same payment reported by two subscriptions arrives seconds apart.
-PAIR_WINDOW_S = 120.0
-MAX_PAIR_KEYS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +95,16 @@ class Admission:
         self.lexicon = lexicon if lexicon is not None else Lexicon()  # nicknames, respellings
         self.voices: OrderedDict[str, str] = OrderedDict(voices or {})  # login -> alias
         self._seen: OrderedDict[str, None] = OrderedDict()
-        self._pairs: OrderedDict[tuple[object, ...], list[tuple[str, float]]] = OrderedDict()
+        self._pairs = PaymentPairs()
         self._seq = 0
         self._last_speaker: str | None = None
         self.approvals = Approvals()
         self.flood = Flood(rules.flood_threshold)
+
+    def next_seq(self) -> int:
+        """The arrival number of a message joining the queue now."""
+        self._seq += 1
+        return self._seq
 
     # --- configuration -------------------------------------------------------
 
@@ -138,13 +128,13 @@ class Admission:
         if isinstance(event, Incoming):
             return self._admit(event, now, on_air)
         if isinstance(event, Command):
-            return self._command(event, now, on_air)
+            return steering.command(self, event, now, on_air)
         if isinstance(event, DeleteMessage):
             match_id = event.message_id
-            return self._drop(lambda m: m.id == match_id, "deleted", match_id, on_air)
+            return steering.drop(self, lambda m: m.id == match_id, "deleted", match_id, on_air)
         login = event.login
-        return self._drop(
-            lambda m: m.user == login and _from_twitch(m), event.reason, login, on_air
+        return steering.drop(
+            self, lambda m: m.user == login and steering.from_twitch(m), event.reason, login, on_air
         )
 
     def withdraw(self, message_id: str, evicted: Message | None = None) -> Message | None:
@@ -248,7 +238,7 @@ class Admission:
         self._seen[event.id] = None
         if len(self._seen) > MAX_SEEN_IDS:
             self._seen.popitem(last=False)
-        if self._paired(event, now):
+        if self._pairs.paired(event, now):
             return reject(Reason.DUPLICATE, "already reported by another subscription")
 
         rule = rules.sources[source]
@@ -274,7 +264,7 @@ class Admission:
         if isinstance(event, Raid) and event.viewers < rules.raid_min_viewers:
             return reject(Reason.DISABLED, "raid below raid_min_viewers")
 
-        bits = self._bits(event)
+        bits = bits_of(event, rules)
         tier = rules.tiers.match(bits) if isinstance(event, Cheer | Donation) else None
         if isinstance(event, Cheer | Donation) and tier is None:
             return reject(Reason.TOO_FEW_BITS, f"{bits} bits < {rules.tiers.minimum_bits}")
@@ -309,7 +299,7 @@ class Admission:
         if isinstance(event, Donation):
             name = clean_field(name, rules.name_max_length)
             name = clean(name, rules.filters).text[: rules.name_max_length] or "someone"
-        values = self._values(event, name, body, bits)
+        values = template_values(event, name, body, bits)
         if isinstance(event, Announce):  # the streamer's own words: no template
             text, bare = body, ""
         elif getattr(event, "private", False) and rule.template_private:
@@ -320,7 +310,6 @@ class Admission:
         if not text:
             return reject(Reason.EMPTY)
 
-        self._seq += 1
         message = Message(
             id=event.id,
             source=source,
@@ -336,7 +325,7 @@ class Admission:
             text=text,
             text_bare=bare,
             paid=paid,
-            seq=self._seq,
+            seq=self.next_seq(),
             enqueued_at=now,
             interrupt=bool(tier and tier.interrupt),
             voice=choose(
@@ -349,7 +338,7 @@ class Admission:
             ),
             bits=bits,
         )
-        message.meta["kind"] = _kind(event, bits)
+        message.meta["kind"] = kind_of(event, bits)
         message.spoken = self.lexicon.speak(text, rules)  # a prefetch reads it before the pop
         if body and not isinstance(event, Announce) and not user.external:
             message.meta |= inline_meta(rules.voices, event, body, rule, values)
@@ -375,201 +364,3 @@ class Admission:
         if isinstance(event, Redemption):
             return self.rules.reward_voices.get(event.reward_title.strip().lower())
         return None
-
-    def _paired(self, event: Incoming, now: float) -> bool:
-        """Match a payment against one seen through the *other* subscription.
-
-        Each report can cancel at most one from a different `via`, so two
-        genuine identical cheers seen twice each are still read twice.
-        """
-        key = event.fingerprint
-        if key is None or not event.via:
-            return False
-        marks = [(via, t) for via, t in self._pairs.get(key, []) if now - t <= PAIR_WINDOW_S]
-        for i, (via, _) in enumerate(marks):
-            if via != event.via:
-                del marks[i]
-                self._pairs[key] = marks
-                return True
-        marks.append((event.via, now))
-        self._pairs[key] = marks
-        self._pairs.move_to_end(key)
-        if len(self._pairs) > MAX_PAIR_KEYS:
-            self._pairs.popitem(last=False)
-        return False
-
-    def _bits(self, event: Incoming) -> int:
-        if isinstance(event, Cheer):
-            return event.amount_bits
-        if isinstance(event, Donation):
-            # by value in the base currency; an unknown currency by the lowest tier
-            bits = to_bits(event.amount, event.currency, self.rules.money, self.rules.bits_per_unit)
-            return self.rules.tiers.minimum_bits if bits is None else bits
-        return 0
-
-    @staticmethod
-    def _values(event: Incoming, name: str, body: str, bits: int) -> dict[str, object]:
-        values: dict[str, object] = {"user": name, "message": body, "bits": bits}
-        if isinstance(event, Subscription):
-            values |= {"tier": _tier_words(event.tier.value), "months": event.months}
-        elif isinstance(event, GiftSubs):
-            values |= {"count": event.count, "tier": _tier_words(event.tier.value)}
-            if event.anonymous:
-                values["user"] = "An anonymous gifter"
-        elif isinstance(event, Redemption):
-            values["reward"] = event.reward_title
-        elif isinstance(event, Raid):
-            values["viewers"] = event.viewers
-        elif isinstance(event, Donation):
-            values |= {
-                "amount": format_amount(event.amount, event.currency),
-                "currency": event.currency,
-                "money": spoken_amount(event.amount, event.currency),
-            }
-        return values
-
-    def _command(self, command: Command, now: float, on_air: OnAir) -> Control | Rejected:
-        by = command.by
-        playing = on_air.playing
-        if not self.rules.permissions.allows(by, command.name):
-            own_skip = (
-                isinstance(command, Skip)
-                and playing is not None
-                and playing.user == by.login
-                and _from_twitch(playing)
-            )
-            if not own_skip:
-                return Rejected(Reason.NOT_ALLOWED, None, by.login, detail=f"{command.name}")
-        action, login = ControlAction(command.name), by.login
-        if isinstance(command, Skip):
-            return Control(action, login, skip_id=playing.id if playing else "")
-        if isinstance(command, Clear):
-            paid_too = self.rules.clear_drops_paid
-            dropped = self._take_out(lambda m: paid_too or not m.paid, on_air)
-            return Control(action, login, dropped=dropped, detail=f"cleared {len(dropped)}")
-        if isinstance(command, Pause | Resume):
-            return Control(action, login)
-        if isinstance(command, QueueQuery):
-            return Control(action, login, detail=self._queue_reply(login, now))
-        if isinstance(command, Ban):
-            target = command.target
-            self.banned.add(target)
-            dropped = self._take_out(
-                lambda m: m.user == target and not m.paid and _from_twitch(m), on_air
-            )
-            mine = (
-                playing is not None
-                and playing.user == target
-                and not playing.paid
-                and _from_twitch(playing)
-            )
-            skip = playing.id if mine and playing is not None else ""
-            return Control(action, login, target, skip, dropped, "banned from TTS")
-        if isinstance(command, Remove):
-            target = command.target
-            dropped = self._take_out(lambda m: m.id == target, on_air)
-            skip = playing.id if playing is not None and playing.id == target else ""
-            return Control(action, login, target, skip, dropped, "removed")
-        if isinstance(command, Unban):
-            self.banned.discard(command.target)
-            return Control(action, login, command.target, detail="unbanned")
-        if isinstance(command, Say | Unsay | Nick):
-            return self.lexicon.command(command, self.rules)
-        if isinstance(command, Approve | Reject):
-            return self._approval(command, now)
-        if isinstance(command, Voice):
-            return set_voice(self.rules.voices, self.voices, action, by, by.login, command.alias)
-        if isinstance(command, UserVoice):
-            return set_voice(
-                self.rules.voices, self.voices, action, by, command.target, command.alias, own=False
-            )
-        raise TypeError(f"unknown command {command!r}")  # pragma: no cover - a bug
-
-    def _approval(self, command: Approve | Reject, now: float) -> Control:
-        action, by = ControlAction(command.name), command.by.login
-        message = self.approvals.find(command.target)
-        if message is None:
-            return Control(action, by, command.target, detail="no such message awaits approval")
-        self.approvals.take(message.id)
-        if isinstance(command, Reject):
-            return Control(action, by, message.id, dropped=(message,), detail="rejected")
-        self._seq += 1  # it joins the queue now, in its priority
-        message.seq, message.enqueued_at = self._seq, now
-        admitted, evicted = self.queue.offer(message)
-        if not admitted:
-            return Control(action, by, message.id, dropped=(message,), detail="queue_full")
-        dropped = (evicted,) if evicted is not None else ()
-        detail = f"approved {message.user}"
-        return Control(action, by, message.id, dropped=dropped, detail=detail, approved=message)
-
-    def _queue_reply(self, login: str, now: float) -> str:
-        order = self.queue.snapshot(now)
-        mine = [i for i, m in enumerate(order, 1) if m.user == login and _from_twitch(m)]
-        waiting = f"{len(order)} waiting"
-        reply = f"{waiting}; you are #{mine[0]}" if mine else waiting
-        held = list(self.approvals)
-        if held:  # numbered as `!ttsok <n>` takes them
-            listed = ", ".join(f"#{n} {m.user}" for n, m in enumerate(held[:5], 1))
-            more = " ..." if len(held) > 5 else ""
-            reply += f"; awaiting approval: {listed}{more}"
-        return reply
-
-    def _drop(
-        self, match: Callable[[Message], bool], reason: str, target: str, on_air: OnAir
-    ) -> Control:
-        """Moderation on Twitch's side: drop matching messages, cut one playing."""
-        dropped = self._take_out(match, on_air)
-        playing = on_air.playing
-        skip = playing.id if playing is not None and match(playing) else ""
-        return Control(ControlAction.DROP, "twitch", target, skip, dropped, reason)
-
-    def _take_out(self, match: Callable[[Message], bool], on_air: OnAir) -> tuple[Message, ...]:
-        """Remove matching waiting messages, and taken ones not yet heard
-        (the playback stops those: they are in `dropped` too)."""
-        dropped = [m for m in list(self.queue) if match(m)]
-        for m in dropped:
-            self.queue.remove(m.id)
-        dropped += self.approvals.take_matching(match)
-        playing = on_air.playing
-        for m in on_air.taken.values():
-            if m is not playing and match(m):
-                dropped.append(m)
-        return tuple(dropped)
-
-
-_TWITCH_SOURCES = frozenset(
-    {Source.CHAT, Source.CHEER, Source.SUBSCRIPTION, Source.GIFT}
-    | {Source.REDEMPTION, Source.RAID, Source.FOLLOW}
-)
-
-
-def _from_twitch(message: Message) -> bool:
-    """Its `user` is a Twitch login. Donors, tips and announcements carry names
-    from outside, which a login must never match (a new source is outside too)."""
-    return message.source in _TWITCH_SOURCES
-
-
-def _kind(event: Incoming, bits: int) -> str:
-    """A short label of what it is, for captions: "cheer 500", "resub 12 months"."""
-    if isinstance(event, Cheer):
-        return f"cheer {bits}"
-    if isinstance(event, Subscription):
-        prime = "prime " if event.tier.value == "prime" else ""
-        return f"{prime}resub {event.months} months" if event.months > 1 else f"{prime}sub"
-    if isinstance(event, GiftSubs):
-        return f"gift {event.count} sub" + ("s" if event.count > 1 else "")
-    if isinstance(event, Donation):
-        provider = getattr(event, "provider", "")  # a Tip names its provider
-        via = f" via {provider}" if provider else ""
-        return f"tip {format_amount(event.amount, event.currency)} {event.currency}{via}"
-    if isinstance(event, Redemption):
-        return f"channel points: {event.reward_title}"
-    if isinstance(event, Raid):
-        return f"raid {event.viewers}"
-    if isinstance(event, Announce):
-        return "announcement"
-    return str(event.source)
-
-
-def _tier_words(tier: str) -> str:
-    return "Prime" if tier == "prime" else f"tier {tier}"

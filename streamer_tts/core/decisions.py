@@ -111,7 +111,7 @@ class Rejected:
 class ControlAction(enum.StrEnum):
     """What an allowed command does; the value is the event log's `action`.
 
-    Every command key of `core/events.py` has its member, plus `DROP`: a
+    Every command of `core/command_events.py` has its member, plus `DROP`: a
     moderator's action on Twitch's side (a deleted message, a timed-out user).
     """
 

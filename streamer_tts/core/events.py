@@ -4,6 +4,10 @@ Each source has its own small frozen class, validated on construction, so an
 event that reaches :class:`~streamer_tts.core.admission.Admission` is already
 well formed. Adapters (Twitch, the control API, the demo script) only build
 these; they never decide anything.
+
+Commands (`core/command_events.py`) and users (`core/users.py`) live in their
+own modules and are re-exported here, so `from .events import ...` names
+every input.
 """
 
 from __future__ import annotations
@@ -11,6 +15,27 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
+
+from .command_events import (
+    Approve,
+    Ban,
+    Clear,
+    Command,
+    Nick,
+    Pause,
+    QueueQuery,
+    Reject,
+    Remove,
+    Resume,
+    Say,
+    SelfNick,
+    Skip,
+    Unban,
+    Unsay,
+    UserVoice,
+    Voice,
+)
+from .users import Role, User
 
 __all__ = [
     "Announce",
@@ -67,23 +92,6 @@ class Source(enum.StrEnum):
     KOFI = "kofi"
 
 
-class Role(enum.IntEnum):
-    """Chat roles, lowest first: a permission names the lowest role allowed."""
-
-    EVERYONE = 0
-    SUBSCRIBER = 1
-    VIP = 2
-    MODERATOR = 3
-    BROADCASTER = 4
-
-    @classmethod
-    def parse(cls, name: str) -> Role:
-        return cls[name.strip().upper()]
-
-    def __str__(self) -> str:
-        return self.name.lower()
-
-
 class FragmentKind(enum.StrEnum):
     TEXT = "text"
     CHEERMOTE = "cheermote"
@@ -97,33 +105,6 @@ class Fragment:
 
     kind: FragmentKind
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    """Who sent it: `login` is Twitch's lowercase login, `name` what is read.
-
-    `external` marks a name from outside Twitch (a donor on a tip page): it is
-    no Twitch login, so bans, timeouts and own-skips never match it.
-    """
-
-    login: str
-    name: str = ""
-    roles: frozenset[Role] = frozenset()
-    external: bool = False
-
-    def __post_init__(self) -> None:
-        login = self.login.strip().lower()
-        if not login:
-            raise ValueError("user login must not be empty")
-        object.__setattr__(self, "login", login)
-        if not self.name.strip():
-            object.__setattr__(self, "name", login)
-
-    @property
-    def role(self) -> Role:
-        """The highest role held."""
-        return max(self.roles, default=Role.EVERYONE)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -336,176 +317,6 @@ class Announce(Incoming):
             self.priority in ("low", "normal", "high", "urgent"),
             "priority is one of low, normal, high, urgent",
         )
-
-
-# --- mod commands: they steer the player, they are never spoken ---------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Command:
-    """A chat or API command; `name` is the configured command key."""
-
-    name: ClassVar[str]
-
-    by: User
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Skip(Command):
-    name: ClassVar[str] = "skip"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Clear(Command):
-    name: ClassVar[str] = "clear"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Pause(Command):
-    name: ClassVar[str] = "pause"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Resume(Command):
-    name: ClassVar[str] = "resume"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class QueueQuery(Command):
-    name: ClassVar[str] = "queue"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Remove(Command):
-    """Take one message out of the queue (or stop it, if playing)."""
-
-    name: ClassVar[str] = "remove"
-
-    target: str
-
-    def __post_init__(self) -> None:
-        _require(bool(self.target), "remove needs a message id")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ban(Command):
-    name: ClassVar[str] = "ban"
-
-    target: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
-        _require(bool(self.target), "ban needs a user")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Unban(Command):
-    name: ClassVar[str] = "unban"
-
-    target: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
-        _require(bool(self.target), "unban needs a user")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Say(Command):
-    """Teach the voice a word: `term` (one word) is read as `respelling`."""
-
-    name: ClassVar[str] = "say"
-
-    term: str
-    respelling: str
-
-    def __post_init__(self) -> None:
-        _require(bool(self.term.strip()), "say needs a word")
-        _require(bool(self.respelling.strip()), "say needs how to read it")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Unsay(Command):
-    name: ClassVar[str] = "unsay"
-
-    term: str
-
-    def __post_init__(self) -> None:
-        _require(bool(self.term.strip()), "unsay needs a word")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Nick(Command):
-    """Read `target` as `nickname`; an empty nickname resets it. `name` is
-    `self_nick` when viewers name themselves (`!nick`), `nick` for a mod."""
-
-    name: ClassVar[str] = "nick"
-
-    target: str
-    nickname: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
-        _require(bool(self.target), "nick needs a user")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfNick(Nick):
-    name: ClassVar[str] = "self_nick"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Approve(Command):
-    """Let a message waiting for approval join the queue. `target` is its id,
-    its number in the approval list, or its author's login (the oldest of theirs)."""
-
-    name: ClassVar[str] = "approve"
-
-    target: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", self.target.strip().lstrip("@"))
-        _require(bool(self.target), "approve needs a number, a user or a message id")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Reject(Command):
-    """Refuse a message waiting for approval (`target` as for `Approve`)."""
-
-    name: ClassVar[str] = "reject"
-
-    target: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", self.target.strip().lstrip("@"))
-        _require(bool(self.target), "reject needs a number, a user or a message id")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Voice(Command):
-    """`!voice [alias | reset]`: a viewer's own voice; no alias lists the choices."""
-
-    name: ClassVar[str] = "voice"
-
-    alias: str = ""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "alias", self.alias.strip().lower())
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserVoice(Command):
-    """`!ttsvoice <user> <alias | reset>`: a moderator sets a viewer's voice."""
-
-    name: ClassVar[str] = "ttsvoice"
-
-    target: str
-    alias: str
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "target", self.target.strip().lstrip("@").lower())
-        object.__setattr__(self, "alias", self.alias.strip().lower())
-        _require(bool(self.target), "ttsvoice needs a user")
-        _require(bool(self.alias), "ttsvoice needs a voice (or reset)")
 
 
 # --- moderation on Twitch's side: a mod deleted a message or removed a user ---

@@ -2,6 +2,25 @@
 
 Kept apart from the API in `store.py`: this is what runs once at start and
 decides whether a file on disk can be trusted.
+
+Durability settings (applied in `connect`):
+
+* ``journal_mode=WAL``: a commit is one append to the ``-wal`` file, no
+  rewrite of the main file, and an interrupted write never corrupts it.
+* ``synchronous=NORMAL``: a commit returns once the WAL frames are written
+  with ``write()``, i.e. they sit in the kernel's page cache. A killed
+  process (crash, SIGKILL, OOM, watchdog) loses nothing the kernel holds, and
+  a clean reboot flushes the cache; only a power cut or kernel panic may
+  roll back the last commits (never corrupt). That is enough for free
+  messages and for the steps after an acceptance.
+* A commit holding a paid acceptance is made with ``synchronous=FULL``
+  (`Journal.apply(..., full_sync=True)`): the WAL is fsynced before the
+  acceptance is announced, so money survives a power cut too; that fsync
+  also covers every commit before it. ``bench/admission.py`` prints its cost.
+  Pass ``synchronous="FULL"`` to open the journal to sync every commit.
+* ``locking_mode=EXCLUSIVE``: the file stays locked while open, so a second
+  daemon on the same state directory fails at start instead of reading
+  every message twice; the lock dies with the process.
 """
 
 from __future__ import annotations

@@ -8,43 +8,29 @@ Cost (``bench/journal.py``, ext4 on a virtio disk): a call takes ~15 us
 (p99 ~60-170 us); about every 360 commits SQLite's auto-checkpoint copies
 the WAL back and syncs, a 3-13 ms pause. With ``FULL`` every call is ~130 us.
 
-Durability settings (applied in `database.connect`):
+How each commit is made durable (WAL, when a commit is fsynced, the lock
+that keeps a second daemon out) is told in `database.py`, which applies it.
 
-* ``journal_mode=WAL``: a commit is one append to the ``-wal`` file, no
-  rewrite of the main file, and an interrupted write never corrupts it.
-* ``synchronous=NORMAL``: a commit returns once the WAL frames are written
-  with ``write()``, i.e. they sit in the kernel's page cache. A killed
-  process (crash, SIGKILL, OOM, watchdog) loses nothing the kernel holds, and
-  a clean reboot flushes the cache; only a power cut or kernel panic may
-  roll back the last commits (never corrupt). That is enough for free
-  messages and for the steps after an acceptance.
-* A commit holding a paid acceptance is made with ``synchronous=FULL``
-  (`Journal.apply(..., full_sync=True)`): the WAL is fsynced before the
-  acceptance is announced, so money survives a power cut too; that fsync
-  also covers every commit before it. ``bench/admission.py`` prints its cost.
-  Pass ``synchronous="FULL"`` to open the journal to sync every commit.
-* ``locking_mode=EXCLUSIVE``: the file stays locked while open, so a second
-  daemon on the same state directory fails at start instead of reading
-  every message twice; the lock dies with the process.
+This file holds the writes and the state transitions; a message's states
+and row mapping are in `rows.py`, the read queries in `reads.py`, the ban
+list's statements in `bans.py` (the lexicon's in `lexicon.py`, the viewers'
+voices' in `voices.py`).
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import sqlite3
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core import records
-from ..core.decisions import Message, Priority
-from ..core.events import Source
-from . import lexicon
+from . import bans, lexicon, reads
 from . import voices as voice_table
+from .bans import MAX_BANS
 from .database import (
     SCHEMA_VERSION,
     Corrupt,
@@ -54,9 +40,12 @@ from .database import (
     connect,
     move_aside,
 )
+from .rows import FIELDS, FROM, INSERT, Entry, State
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
+
+    from ..core.decisions import Message
 
 __all__ = [
     "FILE_NAME",
@@ -79,61 +68,10 @@ HISTORY_MAX = 1_000
 # Prune once this many ended messages beyond HISTORY_MAX pile up, so the
 # DELETE runs once per hundred endings rather than on every one.
 PRUNE_SLACK = 100
-# TTS bans are a mod's hand-typed commands; the oldest go past this many.
-MAX_BANS = 100_000
 
 
 class JournalStateError(JournalError):
     """A transition the journal refuses (unknown id, already ended): our bug."""
-
-
-class State(enum.StrEnum):
-    PENDING = "pending"
-    PLAYING = "playing"
-    FINISHED = "finished"
-    SKIPPED = "skipped"
-    DROPPED = "dropped"
-    FAILED = "failed"  # no engine could speak it: kept for the history's Replay
-    HELD = "held"  # waits for a moderator's approval
-
-    @property
-    def ended(self) -> bool:
-        return self in _ENDED
-
-
-_ENDED = frozenset({State.FINISHED, State.SKIPPED, State.DROPPED, State.FAILED})
-_LIVE = (State.PENDING, State.PLAYING, State.HELD)
-# The state machine as data: a live message may go anywhere (requeued,
-# re-started after an engine fallback, finished with no audio), an ended one
-# nowhere. That is the one promise: a message ends exactly once.
-_FROM: dict[State, tuple[State, ...]] = {s: _LIVE for s in State}
-
-# Every Message field but the caller's clock (enums and bools are int/str to
-# SQLite); a new field fails every INSERT until the schema grows a column.
-# A hold's end is on the loop's clock, meaningless to the next run: not kept.
-_CLOCKED = frozenset({"enqueued_at", "ready_at"})
-_FIELDS = tuple(f.name for f in fields(Message) if f.name not in _CLOCKED)
-_INSERT = (
-    f"INSERT INTO messages ({', '.join(_FIELDS)}, state, accepted_at) "
-    f"VALUES ({', '.join(':' + f for f in _FIELDS)}, :state, :accepted_at)"
-)
-_SELECT = (
-    f"SELECT {', '.join(_FIELDS)}, state, reason, skipped_by, accepted_at, started_at, ended_at "
-    "FROM messages"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One message as the journal knows it; times are wall-clock epoch seconds."""
-
-    message: Message
-    state: State
-    reason: str = ""
-    skipped_by: str = ""
-    accepted_at_s: float = 0.0
-    started_at_s: float | None = None
-    ended_at_s: float | None = None
 
 
 class Journal:
@@ -220,13 +158,13 @@ class Journal:
         An id that already ended may come back (its duplicate window passed);
         an id still pending or playing raises :class:`JournalStateError`.
         """
-        row = {f: getattr(message, f) for f in _FIELDS}
+        row = {f: getattr(message, f) for f in FIELDS}
         row["meta"] = json.dumps(message.meta, ensure_ascii=False)
         row["accepted_at"] = self._clock()
         row["state"] = str(State.HELD if held else State.PENDING)
         with self._errors("record"):
             try:
-                self._db.execute(_INSERT, row)
+                self._db.execute(INSERT, row)
                 return
             except sqlite3.IntegrityError:
                 pass
@@ -236,7 +174,7 @@ class Journal:
                 ).rowcount
                 if not gone:
                     raise JournalStateError(f"journal: message {message.id!r} is already live")
-                self._db.execute(_INSERT, row)
+                self._db.execute(INSERT, row)
             self._ended_count -= gone
 
     def mark_playing(self, message_id: str, *, spoken: str | None = None) -> None:
@@ -276,11 +214,7 @@ class Journal:
     def held(self) -> list[Message]:
         """Messages waiting for a moderator's approval, in acceptance order."""
         with self._errors("read"):
-            rows = self._db.execute(
-                f"{_SELECT} WHERE ended_at IS NULL AND state = ? ORDER BY row",
-                (str(State.HELD),),
-            ).fetchall()
-        return [_entry(r).message for r in rows]
+            return reads.held(self._db)
 
     def interrupted(self) -> list[Message]:
         """Messages left playing by a crash, in the same order as `pending`."""
@@ -288,26 +222,18 @@ class Journal:
 
     def get(self, message_id: str) -> Entry | None:
         with self._errors("read"):
-            row = self._db.execute(f"{_SELECT} WHERE id = ?", (message_id,)).fetchone()
-        return None if row is None else _entry(row)
+            return reads.get(self._db, message_id)
 
     def history(self, limit: int = HISTORY_MAX) -> list[Entry]:
         """Ended messages (finished, skipped, dropped), newest first."""
         limit = max(0, min(limit, self.history_max))
         with self._errors("read"):
-            rows = self._db.execute(
-                f"{_SELECT} WHERE ended_at IS NOT NULL ORDER BY ended_at DESC, row DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        return [_entry(r) for r in rows]
+            return reads.history(self._db, limit)
 
     def seen_ids(self, limit: int) -> list[str]:
         """The ids most recently accepted, oldest first (to refill duplicate detection)."""
         with self._errors("read"):
-            rows = self._db.execute(
-                "SELECT id FROM messages ORDER BY row DESC LIMIT ?", (max(0, limit),)
-            ).fetchall()
-        return [r[0] for r in reversed(rows)]
+            return reads.seen_ids(self._db, max(0, limit))
 
     # --- a turn's writes, together --------------------------------------------
 
@@ -376,23 +302,15 @@ class Journal:
     def ban(self, login: str, by: str) -> None:
         login = login.strip().lower()
         with self._errors("ban"), self._transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO bans (login, banned_at, banned_by) VALUES (?, ?, ?)",
-                (login, self._clock(), by),
-            )
-            self._db.execute(
-                "DELETE FROM bans WHERE login IN (SELECT login FROM bans "
-                "ORDER BY banned_at DESC LIMIT -1 OFFSET ?)",
-                (MAX_BANS,),
-            )
+            bans.add(self._db, login, by, self._clock())
 
     def unban(self, login: str) -> None:
         with self._errors("unban"):
-            self._db.execute("DELETE FROM bans WHERE login = ?", (login.strip().lower(),))
+            bans.remove(self._db, login.strip().lower())
 
     def bans(self) -> set[str]:
         with self._errors("read"):
-            return {r[0] for r in self._db.execute("SELECT login FROM bans")}
+            return bans.load(self._db)
 
     def lexicon(self) -> tuple[dict[str, str], dict[str, str]]:
         """The mods' respellings and the nicknames, as a previous run left them."""
@@ -417,7 +335,7 @@ class Journal:
 
     def _move(self, message_id: str, to: State, sets: str, **values: object) -> None:
         """One UPDATE guarded by the allowed from-states; explain a refusal."""
-        allowed = _FROM[to]
+        allowed = FROM[to]
         marks = ", ".join(f"'{s}'" for s in allowed)
         params = {"id": message_id, "to": str(to), "now": self._clock(), **values}
         with self._errors(f"mark {to}"):
@@ -446,11 +364,7 @@ class Journal:
 
     def _live(self, state: State) -> list[Message]:
         with self._errors("read"):
-            rows = self._db.execute(
-                f"{_SELECT} WHERE ended_at IS NULL AND state = ? ORDER BY priority DESC, row",
-                (str(state),),
-            ).fetchall()
-        return [_entry(r).message for r in rows]
+            return reads.live(self._db, state)
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -472,25 +386,3 @@ class Journal:
             yield
         except sqlite3.Error as e:
             raise JournalError(f"journal {self.path}: {what} failed: {cause(e)}") from e
-
-
-def _entry(row: sqlite3.Row) -> Entry:
-    values = {f: row[f] for f in _FIELDS}
-    values.update(
-        source=Source(values["source"]),
-        priority=Priority(values["priority"]),
-        paid=bool(values["paid"]),
-        interrupt=bool(values["interrupt"]),
-        meta=json.loads(values["meta"]),
-    )
-    accepted_s = float(row["accepted_at"])
-    message = Message(**values, enqueued_at=accepted_s)
-    return Entry(
-        message,
-        State(row["state"]),
-        row["reason"],
-        row["skipped_by"],
-        accepted_s,
-        row["started_at"],
-        row["ended_at"],
-    )

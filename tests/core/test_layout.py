@@ -15,15 +15,9 @@ PACKAGE = "streamer_tts"
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 400
 
-# Over the limit and being changed on other branches at the time of writing
-# (a split now would fight every one of those merges): each may not grow past
-# its length here, and must leave this list once split.
-PENDING_SPLIT = {
-    "streamer_tts/core/admission.py": 461,
-    "streamer_tts/core/events.py": 418,
-    "streamer_tts/core/filters.py": 422,
-    "streamer_tts/journal/store.py": 446,
-}
+# Modules allowed over the limit for now, each at most its length here; one
+# that is split must leave this list. Empty: every module is within the limit.
+PENDING_SPLIT: dict[str, int] = {}
 
 
 def _name(path: Path) -> str:
