@@ -448,9 +448,9 @@ HUGE = [
 
 @pytest.mark.parametrize("message", HUGE, ids=lambda m: repr(m[:8]))
 def test_huge_messages_are_handled_in_linear_time(message: str) -> None:
-    started = time.perf_counter()
+    started = time.thread_time()  # CPU time: a loaded machine does not inflate it
     result = clean(message, BANNED)
-    assert time.perf_counter() - started < 1.0
+    assert time.thread_time() - started < 1.0
     check_output(result, BANNED)
     assert clean(result.text, BANNED).text == result.text
 
