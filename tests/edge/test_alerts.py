@@ -71,7 +71,10 @@ async def test_the_chime_plays_right_before_its_message_and_gaps_fall_between(
 
 async def test_a_skip_during_the_chime_cuts_the_message_too(alerted: Rig) -> None:
     alerted.conductor.submit(chat("a", 500, 2.0))
-    await asyncio.sleep(0.15)  # inside the 0.4 s chime
+    async with asyncio.timeout(10):
+        while logs.TTS_STARTED not in {e["event"] for e in alerted.events}:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # inside the 0.4 s chime
     alerted.conductor.submit(Skip(by=MOD))
     await alerted.settle()
     assert alerted.names(logs.TTS_SKIPPED) == ["a"]
