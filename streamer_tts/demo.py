@@ -2,8 +2,10 @@
 
 A local Twitch simulator (the same one the tests use) plays the script in
 `demo_assets/script.yaml`; the real TwitchIO bot receives it, the admission
-core decides, and the offline Piper voice speaks, to the speakers or, on a
-machine without a sound device, to `demo.wav`. Each decision prints as one
+core decides, and offline voices speak (Piper, a slower Piper, eSpeak: a
+viewer picks one with `!voice`, the big cheer's tier has its own, after a
+chime), to the speakers or, on a machine without a sound device, to
+`demo.wav`. Each decision prints as one
 readable line. A moderator skips the long message once it is playing.
 """
 
@@ -116,7 +118,7 @@ def run_demo(*, fast: bool = False) -> int:
     output = _demo_output()
     where = "the speakers" if output == "default" else "demo.wav (no sound device here)"
     print("streamer-tts demo: a local Twitch simulator plays a scripted stream;")
-    print(f"the daemon reads it with the offline Piper voice to {where}.\n")
+    print(f"the daemon reads it with three offline voices to {where}.\n")
     t0 = time.monotonic()
     code = 1
     with contextlib.suppress(KeyboardInterrupt):

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from .. import sounds
 from ..core.playback import Failed
 from ..speech.base import EngineError
 from .pcm import Resampler, apply_volume, ramp_down
@@ -104,6 +105,10 @@ class Pump:
         self.engine = engine.name
         resampler = Resampler(engine.format, player.format)
         text = self.message.spoken or self.message.text
+        if self.message.sound:  # the alert, in the same segment: one skip cuts both
+            chime = apply_volume(sounds.pcm_for(self.message.sound, player.format), player.volume)
+            self.frames += player.format.frames(len(chime))
+            self._deliver(chime)
         synthesis = engine.synthesize(text, voice=self.message.voice)
         complete = False
         try:

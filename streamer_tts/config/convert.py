@@ -40,6 +40,7 @@ def to_rules(config: Config) -> Rules:
                 else default.template_no_name
             ),
             voice=model.voice,
+            sound=model.sound,
             template_private=getattr(model, "tip_private", None) or default.template_private,
         )
     f = config.filters
@@ -47,7 +48,8 @@ def to_rules(config: Config) -> Rules:
     return Rules(
         sources=sources,
         tiers=TierTable.of(
-            Tier(t.min_bits, Priority.parse(t.priority), t.interrupt, t.voice) for t in config.tiers
+            Tier(t.min_bits, Priority.parse(t.priority), t.interrupt, t.voice, t.sound)
+            for t in config.tiers
         ),
         bits_per_unit=config.sources.api.bits_per_unit,
         money=_money(config),
@@ -96,6 +98,7 @@ def to_rules(config: Config) -> Rules:
         flood_min_priority=Priority.parse(config.queue.flood_min_priority),
         voices=to_voice_rules(config),
         reward_voices=_reward_voices(config),
+        reward_sounds=_reward_sounds(config),
     )
 
 
@@ -122,6 +125,13 @@ def _reward_voices(config: Config) -> dict[str, str]:
     if not isinstance(rewards, dict):
         return {}
     return {t.strip().lower(): r.voice for t, r in rewards.items() if r.voice is not None}
+
+
+def _reward_sounds(config: Config) -> dict[str, str]:
+    rewards = config.sources.redemption.rewards
+    if not isinstance(rewards, dict):
+        return {}
+    return {t.strip().lower(): r.sound for t, r in rewards.items() if r.sound is not None}
 
 
 def _money(config: Config) -> MoneyRules:

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .. import sounds
 from ..core.commands import CommandKey
 from ..core.events import Source
 from ..core.fields import is_currency_code
@@ -145,6 +146,7 @@ class TierModel(Strict):
     priority: PriorityName
     interrupt: bool = False
     voice: str | None = None
+    sound: str | None = None  # an alert WAV before the message (`default`: the bundled chime)
 
 
 class Money(Strict):
@@ -348,4 +350,20 @@ class Config(Strict):
             if alias is not None and alias not in self.voices.aliases:
                 known = ", ".join(sorted(self.voices.aliases))
                 raise ValueError(f"{where}.voice: unknown voice {alias!r} (aliases: {known})")
+        return self
+
+    @model_validator(mode="after")
+    def _sounds(self) -> Config:
+        """Every alert sound is read once here: a bad one is one line at load."""
+        rewards = self.sources.redemption.rewards
+        named = [(f"tiers.{n}", t.sound) for n, t in enumerate(self.tiers)]
+        named += [(f"sources.{s.value}", getattr(self.sources, s.value).sound) for s in Source]
+        if isinstance(rewards, dict):
+            named += [(f"sources.redemption.rewards.{k}", r.sound) for k, r in rewards.items()]
+        for where, sound in named:
+            if sound is not None:
+                try:
+                    sounds.check(sound)
+                except ValueError as e:
+                    raise ValueError(f"{where}.sound: {e}") from None
         return self

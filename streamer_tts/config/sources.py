@@ -37,6 +37,7 @@ class SourceModel(Strict):
     template: str | None = None
     template_no_name: str | None = None
     voice: str | None = None
+    sound: str | None = None  # an alert WAV played right before; `default`: the bundled chime
 
 
 class ChatSource(SourceModel):
@@ -46,6 +47,7 @@ class ChatSource(SourceModel):
 
 class Reward(Strict):
     voice: str | None = None  # an alias of `voices.aliases`
+    sound: str | None = None  # an alert WAV before it (`default`: the bundled chime)
 
 
 class RedemptionSource(SourceModel):

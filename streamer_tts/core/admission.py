@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from . import steering
+from .alerts import choose_sound
 from .decisions import (
     Accepted,
     Control,
@@ -335,6 +336,13 @@ class Admission:
                 source=rule.voice,
                 override=self._override_voice(event, tier),
                 language=getattr(event, "language", None),
+            ),
+            sound=choose_sound(
+                getattr(tier, "sound", None),
+                rules.reward_sounds.get(event.reward_title.strip().lower())
+                if isinstance(event, Redemption)
+                else None,
+                rule.sound,
             ),
             bits=bits,
         )

@@ -81,6 +81,7 @@ class Message:
     enqueued_at: float
     interrupt: bool = False
     voice: str | None = None
+    sound: str | None = None  # an alert sound played right before it
     bits: int = 0
     spoken: str = ""
     meta: dict[str, str] = field(default_factory=dict[str, str])

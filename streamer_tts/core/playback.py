@@ -168,6 +168,8 @@ class Playback:
         fields |= {"user": message.user, "text": message.spoken}
         if message.voice is not None:
             fields["voice"] = message.voice
+        if message.sound is not None:
+            fields["sound"] = message.sound
         return [
             Record(records.MarkPlaying(event.id, spoken=message.spoken)),
             Report(Note.STARTED, fields),
@@ -276,6 +278,7 @@ class Playback:
                     "paid": m.paid,
                     "kind": m.meta.get("kind", ""),
                     **({"voice": m.voice} if m.voice is not None else {}),
+                    **({"sound": m.sound} if m.sound is not None else {}),
                 },
             ),
         ]

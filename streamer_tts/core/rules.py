@@ -53,6 +53,7 @@ class SourceRule:
     template_no_name: str | None = None
     voice: str | None = None
     template_private: str | None = None  # a tip whose tipper hid name and message
+    sound: str | None = None  # an alert sound before each message
 
 
 _TIP_FIELDS = frozenset({"user", "message", "amount", "currency", "money"})
@@ -135,6 +136,7 @@ class Rules:
     reward_voices: Mapping[str, str] = field(
         default_factory=dict[str, str]
     )  # lowercase title -> alias
+    reward_sounds: Mapping[str, str] = field(default_factory=dict[str, str])  # title -> sound
 
 
 _FORMATTER = string.Formatter()

@@ -23,6 +23,7 @@ class Tier:
     priority: Priority
     interrupt: bool = False
     voice: str | None = None
+    sound: str | None = None
 
     def __post_init__(self) -> None:
         if self.min_bits < 1:

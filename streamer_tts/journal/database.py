@@ -45,7 +45,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: state 'failed' (no engine could speak it); 3: 'held' (approval)
+SCHEMA_VERSION = 4  # 2: state 'failed' (no engine could speak it); 3: 'held' (approval)
+# 4: `sound` (a message's alert sound), added in place after the table exists
 
 Synchronous = Literal["NORMAL", "FULL"]
 
@@ -126,7 +127,14 @@ def connect(path: Path, synchronous: Synchronous) -> sqlite3.Connection:
             )
         db.execute("BEGIN IMMEDIATE")  # takes the exclusive lock now, not at the first cheer
         if version < SCHEMA_VERSION:
-            steps = _SCHEMA if version == 0 else _FROM_V1 + ";" + _SCHEMA + ";" + _FROM_V1_COPY
+            steps = (
+                ""
+                if version == 3
+                else _SCHEMA
+                if version == 0
+                else _FROM_V1 + ";" + _SCHEMA + ";" + _FROM_V1_COPY
+            )
+            steps += ";ALTER TABLE messages ADD COLUMN sound TEXT"
             for statement in steps.split(";"):
                 if statement.strip():
                     db.execute(statement)

@@ -460,7 +460,7 @@ def test_a_v1_journal_is_upgraded_in_place(tmp_path: Path) -> None:
         j.record_accepted(msg("waiting"))
     db = sqlite3.connect(tmp_path / FILE_NAME)  # back to what version 1 wrote
     db.executescript(
-        "ALTER TABLE messages RENAME TO v2; DROP INDEX messages_live; DROP INDEX messages_ended;"
+        "ALTER TABLE messages DROP COLUMN sound; ALTER TABLE messages RENAME TO v2; DROP INDEX messages_live; DROP INDEX messages_ended;"
     )
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'v2'").fetchone()[0]
     db.executescript(

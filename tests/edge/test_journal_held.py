@@ -43,7 +43,7 @@ def test_a_v2_journal_is_upgraded_to_know_held(tmp_path: Path) -> None:
         j.record_accepted(msg("waiting"))
     db = sqlite3.connect(tmp_path / FILE_NAME)  # back to what version 2 wrote
     db.executescript(
-        "ALTER TABLE messages RENAME TO v3; DROP INDEX messages_live; DROP INDEX messages_ended;"
+        "ALTER TABLE messages DROP COLUMN sound; ALTER TABLE messages RENAME TO v3; DROP INDEX messages_live; DROP INDEX messages_ended;"
     )
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'v3'").fetchone()[0]
     v2 = sql.replace('CREATE TABLE "v3"', "CREATE TABLE messages").replace(",\n'held'", "")
@@ -58,5 +58,5 @@ def test_a_v2_journal_is_upgraded_to_know_held(tmp_path: Path) -> None:
         j.record_accepted(msg("new"), held=True)
         assert [m.id for m in j.held()] == ["new"]
     db = sqlite3.connect(tmp_path / FILE_NAME)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     db.close()
