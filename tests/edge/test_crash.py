@@ -54,9 +54,11 @@ def finished_in_journal(tmp: Path) -> set[str]:
     path = tmp / "state" / "journal.sqlite3"
     if not path.exists():
         return set()
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
         return {row[0] for row in db.execute("SELECT id FROM messages WHERE state = 'finished'")}
+    except sqlite3.OperationalError:  # the daemon holds it (a migration at start): ask again
+        return set()
     finally:
         db.close()
 
