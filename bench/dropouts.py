@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
 from tests.edge.pulse import Recorder, client_env, private_pulse, pulse_available
@@ -59,10 +61,18 @@ def cartesia_engine(server: FakeCartesiaProcess, sample_rate: int) -> CartesiaEn
     )
 
 
+def _ordinary_nice() -> None:
+    """The busy programs run at the ordinary nice 0, whatever the daemon asked for itself."""
+    os.setpriority(os.PRIO_PROCESS, 0, 0)
+
+
 @contextlib.contextmanager
 def busy_cores(n: int) -> Iterator[None]:
     """``n`` CPU-bound processes beside the daemon (a game, an encoder)."""
-    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=_ordinary_nice)
+        for _ in range(n)
+    ]
     try:
         yield
     finally:
@@ -72,7 +82,12 @@ def busy_cores(n: int) -> Iterator[None]:
 
 
 async def run_once(
-    rec: Recorder, count: int, *, verbose: bool, label: str, frames_per_buffer: int = 256
+    rec: Recorder,
+    count: int,
+    *,
+    verbose: bool,
+    label: str,
+    frames_per_buffer: int = FRAMES_PER_BUFFER,
 ) -> tuple[int, int, list[float]]:
     rate = native_rate("default", fallback_hz=RECORD_RATE)
     with fake_cartesia_process(chunk_ms=CHUNK_MS, first_chunk_s=FIRST_CHUNK_S) as server:
@@ -82,6 +97,9 @@ async def run_once(
                 stack, rec, count, text=TEXT, tag=label
             )
             underruns = [e for e in stack.events if e["event"] == "audio.underrun"]
+            engine_ms = [
+                e.get("first_audio_ms") for e in stack.events if e["event"] == "tts.started"
+            ]
             output = stack.player.output
             device = (getattr(output, "underflows", 0), getattr(output, "scheduling", ""))
     if verbose:
@@ -89,6 +107,7 @@ async def run_once(
         print(f"{label}: heard {heard} messages, silences ms {ms}")
         print(f"{label}: audio.underrun events {[(e['id'], e['ms']) for e in underruns]}")
         print(f"{label}: first audio ms {np.round(first_ms, 1).tolist()}")
+        print(f"{label}: of which the engine ms {[round(ms or 0) for ms in engine_ms]}")
         print(f"{label}: device underflows {device[0]}, callback thread scheduling {device[1]}")
     if heard != count:
         print(f"warning: {label}: heard {heard} messages, played {count}", file=sys.stderr)
@@ -99,7 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=60)
     parser.add_argument("--busy", type=int, default=2, help="CPU-bound processes in run two")
-    parser.add_argument("--frames-per-buffer", type=int, default=256, help="device buffer")
+    parser.add_argument(
+        "--frames-per-buffer", type=int, default=FRAMES_PER_BUFFER, help="device buffer"
+    )
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if not pulse_available():

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 from streamer_tts import logs
 from streamer_tts.audio.devices import (
     DEFAULT_DEVICE,
+    FRAMES_PER_BUFFER,
     DeviceInfo,
     OutputError,
     choose_device,
@@ -96,6 +97,24 @@ def _boost_sound_threads() -> None:
             continue
 
 
+def _favour_process() -> None:
+    """Nice every thread of the daemon to :data:`NICE_FALLBACK` (Linux; best effort).
+
+    The callback needs the interpreter lock to run at all. A thread of ours
+    holding it while a game or an encoder takes the CPU keeps the callback
+    waiting (for 10 to 40 ms on 2 busy cores), longer than the device can
+    wait. Threads started later inherit the main thread's nice value.
+    """
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return
+    for tid in tids:
+        with contextlib.suppress(OSError, ValueError):
+            if os.getpriority(os.PRIO_PROCESS, int(tid)) > NICE_FALLBACK:
+                os.setpriority(os.PRIO_PROCESS, int(tid), NICE_FALLBACK)
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -107,8 +126,8 @@ class PyAudioOutput(Health):
     """A PortAudio callback stream that plays whatever the feed yields.
 
     The callback only pulls from the feed (into its reused buffer): a cut is
-    heard after at most one buffer (``frames_per_buffer``, ~6 ms at 44100 Hz
-    for 256) plus the device's own latency (:attr:`latency_s`). A watcher
+    heard after at most one buffer (``frames_per_buffer``, ~9 ms at 44100 Hz
+    for 384) plus the device's own latency (:attr:`latency_s`). A watcher
     thread reopens the device when it stops pulling (see the module doc).
     """
 
@@ -117,7 +136,7 @@ class PyAudioOutput(Health):
         feed: Feed,
         *,
         device: str = DEFAULT_DEVICE,
-        frames_per_buffer: int = 256,
+        frames_per_buffer: int = FRAMES_PER_BUFFER,
         wait_for_device: bool = False,
     ) -> None:
         super().__init__()
@@ -193,6 +212,7 @@ class PyAudioOutput(Health):
             self.error = None
             self._stream.start_stream()
             _boost_sound_threads()  # the sound server client's thread exists by now
+            _favour_process()
         except OutputError:
             self._release()
             raise

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from streamer_tts.audio.device_output import PyAudioOutput
 from streamer_tts.audio.devices import (
     DEFAULT_DEVICE,
+    FRAMES_PER_BUFFER,
     DeviceInfo,
     OutputError,
     find_output_device,
@@ -55,7 +56,11 @@ __all__ = [
 
 
 def open_output(
-    spec: str, feed: Feed, *, frames_per_buffer: int = 256, wait_for_device: bool = False
+    spec: str,
+    feed: Feed,
+    *,
+    frames_per_buffer: int = FRAMES_PER_BUFFER,
+    wait_for_device: bool = False,
 ) -> Output:
     """Build (not start) the output named by a config spec.
 

@@ -38,6 +38,7 @@ from ..core.playback import (
     ResumeAudio,
     Started,
 )
+from .devices import FRAMES_PER_BUFFER
 from .feed import CUT, FINISHED, LOST, LOW, STARTED, UNDERRUN, Feed, FeedEvent
 from .outputs import Output, open_output
 from .pcm import PcmFormat
@@ -78,7 +79,7 @@ class Player:
         volume: float = 1.0,
         max_message_seconds: float = 30.0,
         ramp_ms: float = 5.0,
-        frames_per_buffer: int = 256,
+        frames_per_buffer: int = FRAMES_PER_BUFFER,
         retries: int = 2,
         retry_backoff_s: float = RETRY_BACKOFF_S,
         max_preroll_ms: float = 120,

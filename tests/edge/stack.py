@@ -13,6 +13,7 @@ import itertools
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from streamer_tts import logs
+from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.audio.player import Player
 from streamer_tts.conductor import Conductor
@@ -43,7 +45,9 @@ from tests.fakes.cartesia_server import TONE_AMPLITUDE as FAKE_CARTESIA_AMPLITUD
 __all__ = [
     "FREQS_HZ",
     "FakeCartesiaProcess",
+    "HeardSplit",
     "Stack",
+    "StallProbe",
     "fake_cartesia_process",
     "measure_dropouts",
     "measure_first_audio",
@@ -71,7 +75,7 @@ class Stack:
 
     engine: Any
     gap_ms: int
-    frames_per_buffer: int = 256
+    frames_per_buffer: int = FRAMES_PER_BUFFER
     events: list[dict[str, Any]] = field(default_factory=list)
 
     async def __aenter__(self) -> Stack:
@@ -170,6 +174,42 @@ async def measure_skips(
     return out, overlap_windows(envs, [TONE_AMPLITUDE] * 3, RECORD_RATE)
 
 
+class StallProbe:
+    """How long this process could not run: a thread that wakes every 2 ms.
+
+    A wake-up much later than asked means the machine (or the interpreter
+    lock) kept every thread of ours waiting: no player can keep a device fed
+    through that, so a sound measurement spoiled by it may be taken again.
+    """
+
+    PERIOD_S = 0.002
+
+    def __init__(self) -> None:
+        self.worst_ms = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stall-probe", daemon=True)
+
+    def __enter__(self) -> StallProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            t0 = time.monotonic()
+            if self._stop.wait(self.PERIOD_S):
+                return
+            late_ms = (time.monotonic() - t0 - self.PERIOD_S) * 1000
+            self.worst_ms = max(self.worst_ms, late_ms)
+
+
+class HeardSplit(AssertionError):
+    """More messages heard than played: a silence inside one (a device dropout)."""
+
+
 async def measure_gaps(
     stack: Stack, rec: Recorder, count: int, *, seconds: float = 0.3, tag: str = ""
 ) -> tuple[list[float], int]:
@@ -200,7 +240,8 @@ async def measure_gaps(
             [np.round(np.array(e) * 1000 / RECORD_RATE).tolist() for e in edges(env, level)]
             for env in envs
         ]
-        raise AssertionError(f"heard {len(spans)} messages, sent {count}: {ms}; edges {raw}")
+        error = HeardSplit if len(spans) > count else AssertionError
+        raise error(f"heard {len(spans)} messages, sent {count}: {ms}; edges {raw}")
     gaps = [(b[0] - a[1]) * 1000 / RECORD_RATE for a, b in itertools.pairwise(spans)]
     overlap = overlap_windows(envs, [TONE_AMPLITUDE] * 3, RECORD_RATE)
     return gaps, overlap

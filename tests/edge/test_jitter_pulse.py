@@ -8,7 +8,8 @@ that lateness entirely: no silence inside any message at the sink.
 What the feed cannot hide is a device that itself runs dry (a machine
 overloaded by other programs): the device buffers are made larger than the
 default here for that, and a silence is only accepted where PortAudio
-reported an underflow.
+reported an underflow, and a measurement during which the whole process was
+starved (no thread of it ran for 15 ms) is taken again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from tests.edge.stack import (
     RECORD_RATE,
     FakeCartesiaProcess,
     Stack,
+    StallProbe,
     fake_cartesia_process,
     measure_dropouts,
 )
@@ -34,6 +36,11 @@ pytestmark = pytest.mark.sound
 MESSAGES = 6
 TEXT = "A late chunk must never be heard"  # 32 characters: ~1.9 s of tone
 GAP_MS = 300
+ATTEMPTS = 3
+STARVED_MS = 15.0
+"""A measurement during which no thread of this process could run for this long
+(a machine overloaded by other programs) is taken again, at most ATTEMPTS
+times: the hold-back keeps ~10 ms above the lateness it learned, no more."""
 FRAMES_PER_BUFFER = 1024
 """~23 ms device buffers: enough to ride out the scheduling of a test machine
 shared with other suites (256 underflows there, in the sound server itself),
@@ -63,14 +70,27 @@ async def test_late_chunks_leave_no_silence_inside_a_message(
     )
     async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=FRAMES_PER_BUFFER) as stack:
         output = stack.player.output
-        underflows_before = getattr(output, "underflows", 0)
-        heard, silences, _ = await measure_dropouts(stack, pulse_recorder, MESSAGES, text=TEXT)
-        device_underflows = getattr(output, "underflows", 0) - underflows_before
-        underruns = [e for e in stack.events if e["event"] == logs.AUDIO_UNDERRUN]
-        finished = stack.ids(logs.TTS_FINISHED)
-    ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
-    print(f"\nsilences at the sink {ms} ms, device underflows {device_underflows}")
-    assert finished == [f"m{i}" for i in range(MESSAGES)]
+        for attempt in range(ATTEMPTS):
+            tag, mark = f"a{attempt}m", len(stack.events)
+            underflows_before = getattr(output, "underflows", 0)
+            with StallProbe() as probe:
+                heard, silences, _ = await measure_dropouts(
+                    stack, pulse_recorder, MESSAGES, text=TEXT, tag=tag
+                )
+            device_underflows = getattr(output, "underflows", 0) - underflows_before
+            underruns = [e for e in stack.events[mark:] if e["event"] == logs.AUDIO_UNDERRUN]
+            finished = stack.ids(logs.TTS_FINISHED)[-MESSAGES:]
+            ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
+            print(
+                f"\nsilences at the sink {ms} ms, device underflows {device_underflows}, "
+                f"feed underruns {[e['ms'] for e in underruns]}, "
+                f"process starved up to {probe.worst_ms:.0f} ms"
+            )
+            clean = not underruns and len(silences) <= device_underflows
+            if clean or probe.worst_ms < STARVED_MS or attempt + 1 == ATTEMPTS:
+                break
+            print(f"attempt {attempt + 1}: the machine starved this process; measuring again")
+    assert finished == [f"{tag}{i}" for i in range(MESSAGES)]
     assert underruns == [], "the feed ran dry: the jitter buffer let a late chunk through"
     assert len(silences) <= device_underflows, f"silences {ms} ms with no device underflow"
     if not device_underflows:  # (a long device stall may split a message in two)

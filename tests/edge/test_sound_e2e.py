@@ -15,7 +15,13 @@ import pytest
 from streamer_tts import logs
 from streamer_tts.speech.piper import PiperEngine
 from tests.edge.pulse import PulseServer, Recorder
-from tests.edge.stack import Stack, measure_first_audio, measure_gaps, measure_skips
+from tests.edge.stack import (
+    HeardSplit,
+    Stack,
+    measure_first_audio,
+    measure_gaps,
+    measure_skips,
+)
 from tests.fakes.tone_engine import ToneEngine
 
 pytestmark = pytest.mark.sound
@@ -68,9 +74,14 @@ async def test_gapless_and_exact_gaps_with_no_overlap(
             tag = f"-{attempt}"
             try:
                 gaps, overlap = await measure_gaps(stack, pulse_recorder, 7, seconds=0.3, tag=tag)
-            except AssertionError:  # a message heard in two parts
-                if not _device_starved(stack, underflows, attempt):
+            except HeardSplit as split:
+                # a dropout inside a message (a machine starving the sound server
+                # does not always reach PortAudio as an underflow): the gaps
+                # between messages are this test's subject, dropouts are
+                # test_jitter_pulse's and the dropouts bench's, so measure again
+                if attempt + 1 == ATTEMPTS:
                     raise
+                print(f"\nattempt {attempt + 1}: {split}; measuring again")
                 continue
             exact = all(abs(g - gap_ms) <= 20 for g in gaps)
             if exact or not _device_starved(stack, underflows, attempt):
