@@ -29,10 +29,10 @@ MIN_MS: Final = 15.0
 """Never less: the device callback itself wakes with a few ms of jitter."""
 SAFETY_MS: Final = 10.0
 """Slack kept above the worst lateness seen (at least; a quarter above it when larger)."""
-SHRINK_MS: Final = 2.0
+SHRINK_MS: Final = 4.0
 """Taken off the remembered lateness per message streamed without a near miss:
-~30 messages to come down from a 60 ms spell."""
-STEADY_MESSAGES: Final = 3
+~15 messages to come down from a 60 ms spell, ~5 from the first guess."""
+STEADY_MESSAGES: Final = 2
 """Messages in a row below the remembered lateness before it shrinks at all:
 one calm message says little about the next."""
 
