@@ -8,8 +8,9 @@ that lateness entirely: no silence inside any message at the sink.
 What the feed cannot hide is a device that itself runs dry (a machine
 overloaded by other programs): the device buffers are made larger than the
 default here for that, and a silence is only accepted where PortAudio
-reported an underflow, and a measurement during which the whole process was
-starved (no thread of it ran for 15 ms) is taken again.
+reported an underflow. A measurement during which the whole process was
+starved (no thread of it ran for 15 ms) is taken again; if every attempt
+was, the test is skipped, saying so.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.sound
 MESSAGES = 6
 TEXT = "A late chunk must never be heard"  # 32 characters: ~1.9 s of tone
 GAP_MS = 300
-ATTEMPTS = 3
+ATTEMPTS = 4
 STARVED_MS = 15.0
 """A measurement during which no thread of this process could run for this long
 (a machine overloaded by other programs) is taken again, at most ATTEMPTS
@@ -87,9 +88,14 @@ async def test_late_chunks_leave_no_silence_inside_a_message(
                 f"process starved up to {probe.worst_ms:.0f} ms"
             )
             clean = not underruns and len(silences) <= device_underflows
-            if clean or probe.worst_ms < STARVED_MS or attempt + 1 == ATTEMPTS:
+            if clean or probe.worst_ms < STARVED_MS:
                 break
             print(f"attempt {attempt + 1}: the machine starved this process; measuring again")
+        else:
+            pytest.skip(
+                f"the machine starved this process in all {ATTEMPTS} attempts: "
+                "a jitter buffer cannot be judged through that"
+            )
     assert finished == [f"{tag}{i}" for i in range(MESSAGES)]
     assert underruns == [], "the feed ran dry: the jitter buffer let a late chunk through"
     assert len(silences) <= device_underflows, f"silences {ms} ms with no device underflow"
