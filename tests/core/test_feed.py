@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from streamer_tts.audio import feed as feed_module
 from streamer_tts.audio.feed import Feed, FeedError, FeedEvent
+from streamer_tts.audio.jitter import RECENT_MESSAGES, JitterEstimate
 from streamer_tts.audio.pcm import PcmFormat
 
 FMT = PcmFormat(1000)
@@ -545,3 +546,29 @@ def test_after_a_loss_the_sounding_segment_resumes_with_a_fade_in() -> None:
     h.feed.device_lost()
     h.feed.device_restored()
     assert h.pull(7) == [200, 400, 600, 800, 1000, 1000, 1000]
+
+
+# ---- the hold-back's memory, directly ---------------------------------------------
+
+
+@settings(max_examples=50)
+@given(st.lists(st.floats(min_value=25, max_value=30), min_size=30, max_size=60))
+def test_random_lateness_keeps_the_hold_back_above_its_recent_worst(worsts: list[float]) -> None:
+    """A voice late by up to 30 at random: the hold-back never drifts below what came lately."""
+    est = JitterEstimate(1000, max_ms=120)
+    for i, worst in enumerate(worsts):
+        est.segment_done(worst)
+        recent = max(worsts[max(0, i - RECENT_MESSAGES + 1) : i + 1])
+        assert est.target_frames >= recent + 10 - 0.5  # (whole frames)
+
+
+def test_steady_delivery_brings_the_first_guess_down_within_a_few_messages() -> None:
+    est = JitterEstimate(1000, max_ms=120)
+    first = est.target_frames
+    sizes = []
+    for _ in range(12):
+        est.segment_done(2.0)
+        sizes.append(est.target_frames)
+    assert first == 40
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-1] <= 15 + 1  # at the floor

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from streamer_tts import logs
+from streamer_tts.audio.device_output import NICE_FALLBACK
 from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.audio.player import Player
@@ -333,13 +335,20 @@ class FakeCartesiaProcess:
     voice: str
 
 
+def _favoured() -> None:
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, NICE_FALLBACK)
+
+
 @contextlib.contextmanager
 def fake_cartesia_process(
     *, chunk_ms: int, first_chunk_s: float, max_lateness_s: float = 0.0, seed: int = 0
 ) -> Iterator[FakeCartesiaProcess]:
     """The fake Cartesia server paced at real time, in a process of its own like
     a remote service: neither the daemon's event loop nor its GIL can delay
-    what the server sends."""
+    what the server sends. It runs at the daemon's favoured nice value (when
+    allowed), so other programs on the machine delay its chunks no more than
+    the lateness it was asked for."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -351,6 +360,7 @@ def fake_cartesia_process(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        preexec_fn=_favoured,
     )
     try:
         assert proc.stdout is not None
