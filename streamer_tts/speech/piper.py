@@ -171,6 +171,9 @@ def _split_or_none(voice_path: str) -> tuple[bytes, bytes, str] | None:
     except ImportError:
         _LOG.info("piper: onnx is not installed: each sentence is decoded whole")
         return None
+    except Exception as exc:  # onnx raises many types; onnxruntime has the last word
+        _LOG.info("piper: cannot cut %s (%s): decoded whole", voice_path, type(exc).__name__)
+        return None
     if parts is None:
         _LOG.info("piper: %s has no decoder to cut: each sentence is decoded whole", voice_path)
     return parts
