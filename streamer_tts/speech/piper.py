@@ -59,7 +59,7 @@ runs and give the voice's typical peak (their median: synthesis is noisy)."""
 HEAD_FRAMES: Final = 24
 """The first span of a message's first sentence: 24 frames of 256 samples, ~280 ms
 (~240 ms after the trimmed onset), enough for the feed to start it at once and
-to cover decoding the rest; ~20 ms of decoding on this machine."""
+to cover decoding the rest; ~25 ms of decoding on this machine (with its context)."""
 _ONSET_LEVEL: Final = 300
 """|sample| below this is the near-silence Piper puts before speech (~40 ms)."""
 _ONSET_KEEP_MS: Final = 3.0
@@ -134,7 +134,8 @@ def _load_voice(voice_path: str, config_path: str) -> SplitVoice:
 
     # One intra-op thread: on 2 shared cores, onnxruntime's default pool spins
     # against the player's callback and other work, and a short piece came out
-    # 2x slower (median) and 4x slower (p90) than with one thread.
+    # 2x slower (median) and 4x slower (p90) than with one thread. Two threads
+    # without spinning made the first span no sooner either (p50 69 ms both).
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
