@@ -2,10 +2,11 @@
 
 Loading takes seconds, so it happens at `start()` and never per message. The voice
 is used serially by a single-thread executor (onnxruntime releases the GIL, so the
-event loop keeps running), one piece per job. Piper makes a whole utterance at
-once, so the first sound waits for the first piece: pieces are clauses, the first
-one short (see `clauses.py`), and each plays while the next is synthesized. A
-cancel stops the piece being made (onnxruntime's terminate flag). The first
+event loop keeps running), one chunk per job. Pieces are clauses, the first one
+short (see `clauses.py`), and each plays while the next is synthesized; the
+first piece is also decoded in spans (`piper_split.py`), so the first sound
+waits for ~280 ms of audio, not for the whole piece. A cancel stops the run in
+progress (onnxruntime's terminate flag). The first
 piece's near-silent start is trimmed behind a short fade-in (no click), and so
 are the silences around a cut made mid-clause, which Piper would otherwise
 voice as a full stop.
@@ -30,12 +31,13 @@ from streamer_tts.speech.base import (
     StreamedSynthesis,
 )
 from streamer_tts.speech.clauses import ends_clause, pieces
+from streamer_tts.speech.piper_split import SplitVoice, split_model
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     import onnxruntime
-    from piper import PiperVoice, SynthesisConfig
+    from piper import SynthesisConfig
 
 __all__ = ["PiperEngine", "PiperSynthesis", "no_phonemes"]
 
@@ -44,7 +46,20 @@ ENGINE_NAME: Final = "piper"
 _MAX_SENTENCES_AHEAD: Final = 4
 """Pieces synthesized ahead of the player: enough to hide synthesis time (~0.13x
 real time), few enough that a long message doesn't hold megabytes of PCM."""
-_WARM_UP_TEXT: Final = "Hello there."
+_WARM_UP_TEXTS: Final = (
+    "Hello there.",
+    "Thanks for the raid",
+    "Welcome to the stream",
+    "Good game everyone",
+    "See you tomorrow",
+    "That was amazing",
+)
+"""Spoken at start, short as first pieces are: they pay the sessions' slow first
+runs and give the voice's typical peak (their median: synthesis is noisy)."""
+HEAD_FRAMES: Final = 24
+"""The first span of a message's first sentence: 24 frames of 256 samples, ~280 ms
+(~240 ms after the trimmed onset), enough for the feed to start it at once and
+to cover decoding the rest; ~25 ms of decoding on this machine (with its context)."""
 _ONSET_LEVEL: Final = 300
 """|sample| below this is the near-silence Piper puts before speech (~40 ms)."""
 _ONSET_KEEP_MS: Final = 3.0
@@ -81,6 +96,11 @@ def trim_onset(pcm: bytes, rate_hz: int) -> bytes:
     return head.astype("<i2").tobytes() + samples[start + len(head) :].tobytes()
 
 
+def _has_onset(pcm: bytes) -> bool:
+    samples = np.frombuffer(pcm, dtype="<i2")
+    return bool((np.abs(samples.astype(np.int32)) >= _ONSET_LEVEL).any())
+
+
 def no_phonemes(text: str) -> str:
     """`text` without square brackets: Piper reads `[[ ... ]]` as raw phonemes,
     which would speak anything past every word filter. The filters remove them
@@ -104,7 +124,7 @@ def _check_paths(voice_path: str, config_path: str) -> None:
         raise EngineConfigError(ENGINE_NAME, f"voice config not found: {config_path}")
 
 
-def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
+def _load_voice(voice_path: str, config_path: str) -> SplitVoice:
     """Runs in the worker thread: imports and loads the ONNX model (seconds)."""
     import json
 
@@ -114,48 +134,57 @@ def _load_voice(voice_path: str, config_path: str) -> PiperVoice:
 
     # One intra-op thread: on 2 shared cores, onnxruntime's default pool spins
     # against the player's callback and other work, and a short piece came out
-    # 2x slower (median) and 4x slower (p90) than with one thread.
+    # 2x slower (median) and 4x slower (p90) than with one thread. Two threads
+    # without spinning made the first span no sooner either (p50 69 ms both).
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     with open(config_path, encoding="utf-8") as config_file:
         config = PiperConfig.from_dict(json.load(config_file))
-    session = onnxruntime.InferenceSession(
-        voice_path, sess_options=options, providers=["CPUExecutionProvider"]
-    )
-    # _Session stands in for the InferenceSession: Piper only calls its run()
-    voice = PiperVoice(session=_Session(session), config=config)  # pyright: ignore[reportArgumentType]
+
+    def session(model: str | bytes) -> onnxruntime.InferenceSession:
+        return onnxruntime.InferenceSession(
+            model, sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    parts = _split_or_none(voice_path)
+    # PiperVoice is kept for its phonemizer and config: SplitVoice runs the sessions
+    if parts is None:
+        whole = session(voice_path)
+        voice = SplitVoice(PiperVoice(session=whole, config=config), whole, None)
+    else:
+        front = session(parts[0])
+        voice = SplitVoice(
+            PiperVoice(session=front, config=config), front, session(parts[1]), parts[2]
+        )
     # The first run of a fresh session is ~3x slower (allocations, kernel
     # choice): pay it here, not on the first viewer's message.
-    for _ in voice.synthesize(_WARM_UP_TEXT):
+    voice.calibrate(_WARM_UP_TEXTS)
+    for _ in voice.synthesize(_WARM_UP_TEXTS[0], head_frames=HEAD_FRAMES):
         pass
     return voice
 
 
-class _Session:
-    """The voice's onnxruntime session, run with the current message's RunOptions.
-
-    Piper calls `session.run(None, inputs)` with no options; through this, a
-    cancel sets its message's `terminate` flag and the piece being made stops
-    within milliseconds instead of holding the worker for the next message.
-    """
-
-    def __init__(self, inner: onnxruntime.InferenceSession) -> None:
-        self.inner = inner
-        self.run_options: onnxruntime.RunOptions | None = None
-
-    def run(self, output_names: list[str] | None, input_feed: dict[str, object]) -> list[object]:
-        return list(self.inner.run(output_names, input_feed, self.run_options))
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+def _split_or_none(voice_path: str) -> tuple[bytes, bytes, str] | None:
+    """The voice cut at its decoder, or None (then it runs whole, as Piper does)."""
+    try:
+        parts = split_model(voice_path)
+    except ImportError:
+        _LOG.info("piper: onnx is not installed: each sentence is decoded whole")
+        return None
+    except Exception as exc:  # onnx raises many types; onnxruntime has the last word
+        _LOG.info("piper: cannot cut %s (%s): decoded whole", voice_path, type(exc).__name__)
+        return None
+    if parts is None:
+        _LOG.info("piper: %s has no decoder to cut: each sentence is decoded whole", voice_path)
+    return parts
 
 
 def _next_sentence(
-    session: _Session, run_options: onnxruntime.RunOptions, sentences: Iterator[bytes]
+    voice: SplitVoice, run_options: onnxruntime.RunOptions, sentences: Iterator[bytes]
 ) -> bytes | None:
-    """Runs in the worker thread: one piece of PCM, or None at the end."""
-    session.run_options = run_options
+    """Runs in the worker thread: one chunk of PCM, or None at the end."""
+    voice.run_options = run_options
     return next(sentences, None)
 
 
@@ -179,7 +208,7 @@ class PiperEngine:
         self.config_path = config_path or f"{voice_path}.json"
         self.length_scale = length_scale
         self.format = PcmFormat(sample_rate=22050)
-        self._voice: PiperVoice | None = None
+        self._voice: SplitVoice | None = None
         self._syn_config: SynthesisConfig | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._active: set[PiperSynthesis] = set()
@@ -238,25 +267,29 @@ class PiperEngine:
         self._voice = None
 
     def _sentences(self, text: str, config: SynthesisConfig | None = None) -> Iterator[bytes]:
-        """A lazy per-piece PCM iterator; advanced only inside the worker thread."""
+        """A lazy PCM iterator (a span or a piece per item); advanced only in the worker thread."""
         assert self._voice is not None
         rate = self.format.sample_rate
         joined = True  # the first piece starts at once, as one after a mid-clause cut
+        head = HEAD_FRAMES  # only the message's first piece starts with a short span
         for piece in pieces(text):
-            made = [
-                c.audio_int16_bytes
-                for c in self._voice.synthesize(
-                    no_phonemes(piece), syn_config=config or self._syn_config
-                )
-            ]
-            if not made:
-                continue
-            if joined:
-                made[0] = trim_onset(made[0], rate)
-            joined = not ends_clause(piece)
-            if joined:  # cut mid-clause: the next piece follows after a breath
-                made[-1] = trim_tail(made[-1], rate)
-            yield from made
+            held = b""  # audio before the onset is found: trimmed with what follows
+            made = self._voice.synthesize(
+                no_phonemes(piece), config or self._syn_config, head_frames=head
+            )
+            head, spoken = 0, False
+            for pcm, last in made:
+                spoken = True
+                if joined:
+                    held += pcm
+                    if not last and not _has_onset(held):
+                        continue
+                    pcm, held, joined = trim_onset(held, rate), b"", False
+                if last and not ends_clause(piece):
+                    pcm = trim_tail(pcm, rate)  # cut mid-clause: a breath follows
+                yield pcm
+            if spoken:
+                joined = not ends_clause(piece)
 
     def _shutdown_executor(self) -> None:
         if self._executor is not None:
@@ -288,7 +321,6 @@ class PiperSynthesis(StreamedSynthesis):
         voice = self._engine._voice
         if voice is None:
             raise EngineError(ENGINE_NAME, "engine closed")
-        session: Any = voice.session
         self._engine._active.add(self)
         try:
             while True:
@@ -299,7 +331,7 @@ class PiperSynthesis(StreamedSynthesis):
                 # (terminate flag), and the rest is never synthesized.
                 try:
                     pcm = await loop.run_in_executor(
-                        executor, _next_sentence, session, self._run_options, sentences
+                        executor, _next_sentence, voice, self._run_options, sentences
                     )
                 except Exception as exc:  # a text Piper chokes on fails one message only
                     raise EngineError(ENGINE_NAME, f"synthesis failed: {exc!r}") from exc
