@@ -126,8 +126,8 @@ class PyAudioOutput(Health):
     """A PortAudio callback stream that plays whatever the feed yields.
 
     The callback only pulls from the feed (into its reused buffer): a cut is
-    heard after at most one buffer (``frames_per_buffer``, ~12 ms at 44100 Hz
-    for 512) plus the device's own latency (:attr:`latency_s`). A watcher
+    heard after at most one buffer (``frames_per_buffer``, ~9 ms at 44100 Hz
+    for 384) plus the device's own latency (:attr:`latency_s`). A watcher
     thread reopens the device when it stops pulling (see the module doc).
     """
 

