@@ -33,9 +33,10 @@ __all__ = [
 DEFAULT_DEVICE: Final = "default"
 FRAMES_PER_BUFFER: Final = 384
 """Device buffer (``audio.frames_per_buffer``): ~9 ms per callback at 44100 Hz,
-~17 ms held by the device. 256 wakes more often and underflows when a busy
-machine keeps the callback from the interpreter lock for ~12 ms; 512 rides out
-more at ~6 ms more skip and first-sound latency."""
+~17 ms held by the device. 256 underflows when a busy machine keeps the
+callback from the interpreter lock for ~12 ms; 512 rides out more (beside 2
+CPU-bound programs: once in 20 messages, against 26 in 60 at 384) but a skip
+then takes p95 ~47 ms at the speaker (30 at 384), too close to the 50 ms bar."""
 
 
 class OutputError(Exception):
