@@ -84,6 +84,7 @@ class Player:
         max_preroll_ms: float = 120,
         voices: VoiceBook | None = None,
         wait_for_device: bool = False,
+        loudness_lufs: float | None = None,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
@@ -92,6 +93,8 @@ class Player:
         self._notify = notify
         self.format = PcmFormat(sample_rate)
         self.volume = volume
+        self.loudness_lufs = loudness_lufs  # each message levelled to this (None: raw)
+        self.loudness_memory: dict[str, float] = {}  # voice -> the level gain it needed
         self.retries = max(0, retries)
         self.retry_backoff_s = retry_backoff_s
         self.max_frames = int(max_message_seconds * sample_rate)

@@ -1,0 +1,400 @@
+"""Matched loudness: every message brought to `audio.loudness_lufs` as it streams.
+
+Engines differ by several dB (a Piper voice is quieter than a cloud one), so
+a fixed volume cannot make them sound alike. A :class:`Leveller` measures
+each message with the ITU-R BS.1770-4 meter (K-weighting, 400 ms blocks
+every 100 ms, gated at -70 LUFS and -10 LU) *while* it streams: the filter
+keeps its state between chunks, so a chunk costs O(its length). The chunk in
+hand is measured before it goes out: the look-ahead engines give for free
+(Piper a whole clause, a streamed voice its jitter buffer).
+
+The gain is target minus the voice's loudness so far (this message's, and
+what the voice needed before, which weighs as 2 s of audio), clamped to
++-24 dB and reached by a ramp (no zipper steps). No sample leaves above
+-1 dBFS: a look-ahead limiter lowers the gain smoothly *before* a peak (Piper
+normalises every clause to full scale, so a quiet Piper voice cannot be raised
+by a plain gain without one). A makeup gain on top gives back what the
+limiter takes and what an early estimate missed, so the message as a whole
+lands on the target. The only audio held back is the limiter's 10 ms.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import TYPE_CHECKING, Final
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import sosfilt, sosfilt_zi
+
+from .. import sounds
+
+if TYPE_CHECKING:
+    from ..core.pcm_format import PcmFormat
+
+__all__ = [
+    "CEILING_DBFS",
+    "MAX_GAIN_DB",
+    "Leveller",
+    "Meter",
+    "alert_pcm",
+    "integrated_loudness",
+    "level_whole",
+]
+
+MAX_GAIN_DB: Final = 24.0
+"""Most the leveller raises or lowers a message (a whisper is not made a shout)."""
+CEILING_DBFS: Final = -1.0
+"""No sample leaves the leveller above this (gain_db and volume included)."""
+MIN_RAMP_MS: Final = 10.0
+"""A gain change is spread over at least this long, even across short chunks."""
+ATTACK_MS: Final = 5.0
+"""The limiter's look-ahead: its gain falls over 2x this, ending at the peak."""
+HOLD_MS: Final = 40.0
+"""... and stays down this long after it before it rises again (no flutter)."""
+_LOSS_TAU_S: Final = 1.0
+RECENT_BLOCKS: Final = 20
+"""... audio like the voice's last 2 s (speech falls towards its end)."""
+HORIZON_S: Final = 1.0
+"""An early error is made up over the chunk in hand and about this much more."""
+PRIOR_BLOCKS: Final = 20
+"""A voice's past loudness weighs as this many blocks (2 s of its audio): one
+message's loud first word does not swing it, a new voice is learnt fast."""
+MAX_MAKEUP_DB: Final = 6.0
+"""Most loudness given back for what the limiter took (a shout stays limited)."""
+_MAX_GAIN: Final = 10 ** (MAX_GAIN_DB / 20)
+_ABS_GATE: Final = -70.0
+_QUIET_Z: Final = 10 ** ((-50.0 + 0.691) / 10)
+"""Before a whole block, hops below -50 LUFS at the start are a lead-in, not the voice."""
+_REL_GATE: Final = -10.0
+_BLOCK_SUBS: Final = 4  # a 400 ms block is four 100 ms hops
+_FULL_SCALE: Final = 32768.0
+_CEILING: Final = 10 ** (CEILING_DBFS / 20) * 32767
+
+
+def _k_weighting(rate: int) -> np.ndarray:
+    """BS.1770's two biquads (high shelf +4 dB at 1.5 kHz, high pass at 38 Hz) as
+    second-order sections, from the same RBJ formulas pyloudnorm uses."""
+    sections = []
+    for kind, gain_db, q, fc in (("shelf", 4.0, 1 / math.sqrt(2), 1500.0), ("hp", 0.0, 0.5, 38.0)):
+        a = 10 ** (gain_db / 40)
+        w0 = 2 * math.pi * fc / rate
+        alpha = math.sin(w0) / (2 * q)
+        cos = math.cos(w0)
+        if kind == "shelf":
+            b = [
+                a * ((a + 1) + (a - 1) * cos + 2 * math.sqrt(a) * alpha),
+                -2 * a * ((a - 1) + (a + 1) * cos),
+                a * ((a + 1) + (a - 1) * cos - 2 * math.sqrt(a) * alpha),
+            ]
+            den = [
+                (a + 1) - (a - 1) * cos + 2 * math.sqrt(a) * alpha,
+                2 * ((a - 1) - (a + 1) * cos),
+                (a + 1) - (a - 1) * cos - 2 * math.sqrt(a) * alpha,
+            ]
+        else:
+            b = [(1 + cos) / 2, -(1 + cos), (1 + cos) / 2]
+            den = [1 + alpha, -2 * cos, 1 - alpha]
+        sections.append([*(x / den[0] for x in b), *(x / den[0] for x in den)])
+    return np.array(sections)
+
+
+def _power(lufs: float) -> float:
+    return 10 ** ((lufs + 0.691) / 10)
+
+
+def _lufs(mean_square: float) -> float:
+    return -0.691 + 10 * math.log10(mean_square) if mean_square > 0 else -math.inf
+
+
+class Meter:
+    """BS.1770-4 integrated loudness of a mono signal fed in pieces (floats, full
+    scale 1.0): the filter state and the 100 ms hop sums carry over."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._sos = _k_weighting(rate)
+        self._zi = sosfilt_zi(self._sos) * 0.0
+        self.hop = max(1, round(rate * 0.1))
+        self._hops: list[float] = []  # sum of squares of each whole 100 ms hop
+        self._partial = 0.0  # ... and of the hop being filled
+        self._partial_n = 0
+        self._blocks: list[float] = []  # mean square of each whole 400 ms block
+
+    def feed(self, x: np.ndarray) -> None:
+        y, self._zi = sosfilt(self._sos, x, zi=self._zi)
+        sq = np.square(y)
+        i = 0
+        while i < len(sq):
+            take = min(self.hop - self._partial_n, len(sq) - i)
+            self._partial += float(sq[i : i + take].sum())
+            self._partial_n += take
+            i += take
+            if self._partial_n == self.hop:
+                self._hops.append(self._partial)
+                self._partial, self._partial_n = 0.0, 0
+                if len(self._hops) >= _BLOCK_SUBS:
+                    energy = sum(self._hops[-_BLOCK_SUBS:])
+                    self._blocks.append(energy / (self.hop * _BLOCK_SUBS))
+
+    def copy(self) -> Meter:
+        twin = Meter.__new__(Meter)
+        twin.__dict__.update(self.__dict__)
+        twin._hops, twin._blocks = list(self._hops), list(self._blocks)
+        return twin
+
+    @property
+    def blocks(self) -> int:
+        return len(self._blocks)
+
+    def integrated(self) -> float | None:
+        """Gated loudness over the whole 400 ms blocks so far; None if none passes the gates."""
+        total, n = self.gated()
+        return _lufs(total / n) if n else None
+
+    def gated(self, last: int = 0) -> tuple[float, float]:
+        """Sum and count of the mean squares of the blocks (the `last` ones, if
+        given) that pass both gates. Before the first whole block: the audio in
+        hand as a part of one (its weight the part), from its first hop above
+        -50 LUFS on: a silent lead-in says nothing about the voice, and pauses
+        count, as they do in a block."""
+        if self._blocks:
+            return _gated(np.array(self._blocks[-last:]))
+        hops = [*self._hops, self._partial]
+        sizes = [self.hop] * len(self._hops) + [self._partial_n]
+        start = next(
+            (i for i, (h, n) in enumerate(zip(hops, sizes, strict=True)) if n and h / n > _QUIET_Z),
+            None,
+        )
+        count = sum(sizes[start:]) if start is not None else 0
+        if count < self.hop // 8:
+            return 0.0, 0.0
+        weight = count / (self.hop * _BLOCK_SUBS)
+        return sum(hops[start:]) / count * weight, weight
+
+
+def _gated(z: np.ndarray) -> tuple[float, float]:
+    if z.size == 0:
+        return 0.0, 0.0
+    with np.errstate(divide="ignore"):
+        loud = -0.691 + 10 * np.log10(z)
+    above = z[loud > _ABS_GATE]
+    if above.size == 0:
+        return 0.0, 0.0
+    relative = _lufs(float(above.mean())) + _REL_GATE
+    kept = z[(loud > relative) & (loud > _ABS_GATE)]
+    return float(kept.sum()), float(kept.size)
+
+
+def integrated_loudness(samples: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness (LUFS) of int16 samples known whole; a clip shorter
+    than one block is measured as one block. None for silence."""
+    x = samples.astype(np.float64) / _FULL_SCALE
+    meter = Meter(rate)
+    meter.feed(x)
+    if meter.blocks:
+        return meter.integrated()
+    y = sosfilt(meter._sos, x)
+    loud = _lufs(float(np.mean(np.square(y)))) if len(y) else -math.inf
+    return loud if loud > _ABS_GATE else None
+
+
+def _clamp(gain_db: float) -> float:
+    return max(-MAX_GAIN_DB, min(MAX_GAIN_DB, gain_db))
+
+
+def _clamp_makeup(makeup_db: float) -> float:
+    return max(-MAX_MAKEUP_DB, min(MAX_MAKEUP_DB, makeup_db))
+
+
+class Leveller:
+    """One message's gain: ``process`` each chunk (s16le mono) as it arrives,
+    ``flush`` at its end.
+
+    ``post_gain`` (the alias's gain_db and the master volume, linear) is
+    applied on top of the levelling gain, and the ceiling holds for the whole:
+    where a peak would pass it, a limiter lowers the gain around it (down over
+    10 ms ending at the peak, held 40 ms, back up over 10 ms), so a voice whose
+    engine normalises its peaks to full scale (Piper) still reaches the
+    target. What the limiter takes off (its energy, so far and in the chunk in
+    hand) is given back to the whole (makeup, at most 6 dB). For the limiter's
+    look-ahead the last 10 ms of each chunk wait for the next one.
+    ``start_db``: the levelling gain this voice needed last time; it weighs as
+    :data:`PRIOR_BLOCKS` blocks against what this message measures.
+    """
+
+    def __init__(
+        self,
+        rate: int,
+        target_lufs: float,
+        *,
+        start_db: float | None = None,
+        post_gain: float = 1.0,
+    ) -> None:
+        self.target = target_lufs
+        self.post_gain = post_gain
+        self._meter = Meter(rate)  # the raw audio
+        self._start_db = start_db
+        self._min_ramp = max(1, round(rate * MIN_RAMP_MS / 1000))
+        self._attack = max(1, round(rate * ATTACK_MS / 1000))
+        self._hold = 2 * max(1, round(rate * HOLD_MS / 2000))  # even: an odd window
+        self._gain: float | None = None  # linear, total, at the last sample so far
+        self._want: float | None = None  # linear level gain aimed at; None: none yet
+        self._x = np.zeros(0)  # samples not released yet
+        self._g = np.zeros(0)  # ... and their gain before limiting
+        self._past = np.ones(self._hold + 2 * self._attack)  # limits of released samples
+        self._out = Meter(rate)  # what went out (before post_gain)
+        self._makeup = 1.0  # linear: what the level alone missed, given back
+        self._energy = [0.0, 0.0]  # went out lately: before the limiter, after it
+        self._rate = rate
+
+    @property
+    def loudness(self) -> float | None:
+        """Gated integrated loudness of the raw audio so far (LUFS)."""
+        return self._meter.integrated()
+
+    @property
+    def level_db(self) -> float | None:
+        """The levelling gain for this voice, from its past and this message (for
+        its next one); None if nothing was loud enough to tell."""
+        return self._start_db if self._meter.integrated() is None else self._level_db()
+
+    def _level_loudness(self, last: int = 0) -> float | None:
+        """The voice's loudness as known now: this message's (its `last` blocks,
+        if given), and its past."""
+        total, n = self._meter.gated(last)
+        if self._start_db is not None:  # the voice's loudness so far, as a prior
+            prior = _power(self.target - self._start_db)
+            total, n = total + prior * PRIOR_BLOCKS, n + PRIOR_BLOCKS
+        return _lufs(total / n) if n else None
+
+    def _level_db(self) -> float | None:
+        loud = self._level_loudness()
+        return None if loud is None else _clamp(self.target - loud)
+
+    def process(self, pcm: bytes) -> bytes:
+        """What was held, then the chunk levelled, less its last 10 ms (held)."""
+        usable = len(pcm) - len(pcm) % 2
+        x = np.frombuffer(pcm, dtype="<i2", count=usable // 2).astype(np.float64)
+        if x.size:
+            self._meter.feed(x / _FULL_SCALE)
+            level_db = self._level_db()
+            if level_db is not None:
+                self._want = 10 ** (level_db / 20)
+            env, self._gain = self._envelope(x, self._correct(x))
+            self._x = np.concatenate((self._x, x))
+            self._g = np.concatenate((self._g, env))
+        return self._release(len(self._x) - 2 * self._attack)
+
+    def flush(self) -> bytes:
+        """The end of the message: everything held, levelled."""
+        return self._release(len(self._x))
+
+    def _correct(self, x: np.ndarray) -> float:
+        """The makeup on top of the level: it gives back what the limiter takes
+        and what an early estimate missed (a loud first clause, a quiet rest).
+        Chosen so that what went out, the chunk in hand and about
+        :data:`HORIZON_S` more audio like the voice so far land on the target:
+        a big chunk (a Piper clause) is corrected within itself, a stream of
+        small ones slowly. Found by two trials of the chunk through the limiter
+        (a secant step: more gain, more limiting)."""
+        loud_in = self._level_loudness(last=RECENT_BLOCKS)
+        if self._want is None or loud_in is None or self.post_gain <= 0:
+            return self._makeup
+        past, n_past = self._out.gated()
+        xs = np.concatenate((self._x, x))
+        horizon = HORIZON_S * 10  # in 100 ms blocks
+        level_power = self._want**2 * _power(loud_in)  # a block out, at makeup 1
+
+        def error_db(makeup_db: float) -> float | None:
+            """How far from the target that makeup would land (LU)."""
+            m = 10 ** (makeup_db / 20)
+            env, _ = self._envelope(x, m)
+            before = xs * np.concatenate((self._g, env))
+            after = before * self._limits(before)
+            trial = self._out.copy()
+            trial.feed(after / (_FULL_SCALE * self.post_gain))
+            total, n = trial.gated()
+            e_before = self._energy[0] + float(np.square(before).sum())
+            e_after = self._energy[1] + float(np.square(after).sum())
+            kept = e_after / e_before if e_before > 0 else 1.0
+            ahead = level_power * kept * m * m * horizon
+            projected = (max(total, past) + ahead) / (max(n, n_past) + horizon)
+            return _lufs(projected) - self.target if projected > 0 else None
+
+        d0 = 20 * math.log10(self._makeup)
+        e0 = error_db(d0)
+        if e0 is None:
+            return self._makeup
+        d1 = _clamp_makeup(d0 - e0)
+        e1 = error_db(d1)
+        if e1 is not None and abs(e1 - e0) > 1e-6:
+            d1 = _clamp_makeup(d1 - e1 * (d1 - d0) / (e1 - e0))
+        self._makeup = 10 ** (d1 / 20)
+        return self._makeup
+
+    def _envelope(self, x: np.ndarray, makeup: float) -> tuple[np.ndarray, float | None]:
+        """The gain (level x makeup x post) for new samples, ramped from the last
+        one; and the gain it ends at (None while nothing audible went out)."""
+        if self._want is None:  # too little to tell yet (a lead-in): as it is
+            return np.full(len(x), self.post_gain), None
+        target = min(self._want * makeup, _MAX_GAIN) * self.post_gain
+        start = target if self._gain is None else self._gain  # first sound: no ramp
+        k = np.arange(1, len(x) + 1, dtype=np.float64)
+        env = start + (target - start) * np.minimum(k / max(len(x), self._min_ramp), 1.0)
+        return env, float(env[-1])
+
+    def _limits(self, before: np.ndarray) -> np.ndarray:
+        """The limiter's gain for the pending samples (levelled: `before`): the
+        least gain within [k - hold - attack, k + attack], averaged over
+        [k - attack, k + attack]: a smooth curve at or below the ceiling's."""
+        with np.errstate(divide="ignore"):
+            limit = np.minimum(1.0, _CEILING / np.abs(before))
+        z = np.concatenate((self._past, limit))
+        m = minimum_filter1d(z, self._hold + 1, origin=self._hold // 2, mode="nearest")
+        m = minimum_filter1d(m, 2 * self._attack + 1, mode="constant", cval=1.0)
+        s = uniform_filter1d(m, 2 * self._attack + 1, mode="nearest")
+        return np.minimum(s, z)[len(self._past) :]
+
+    def _release(self, n: int) -> bytes:
+        if n <= 0:
+            return b""
+        before = self._x * self._g
+        s = self._limits(before)
+        with np.errstate(divide="ignore"):
+            limit = np.minimum(1.0, _CEILING / np.abs(before[:n]))
+        self._past = np.concatenate((self._past, limit))[-len(self._past) :]
+        y = before[:n] * s[:n]
+        self._out.feed(y / (_FULL_SCALE * self.post_gain))
+        fade = math.exp(-n / (self._rate * _LOSS_TAU_S))
+        self._energy[0] = self._energy[0] * fade + float(np.square(before[:n]).sum())
+        self._energy[1] = self._energy[1] * fade + float(np.square(y).sum())
+        self._x, self._g = self._x[n:], self._g[n:]
+        return _out(y)
+
+
+def _out(y: np.ndarray) -> bytes:
+    return np.clip(np.rint(y), -32768, 32767).astype("<i2").tobytes()
+
+
+def level_whole(pcm: bytes, rate: int, target_lufs: float, post_gain: float = 1.0) -> bytes:
+    """A sound known whole (an alert): its exact integrated loudness to the
+    target, then `post_gain`, peaks at most at the ceiling."""
+    x = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2).astype(np.float64)
+    loud = integrated_loudness(x, rate) if x.size else None
+    if loud is None:
+        return _out(x * post_gain)
+    gain = 10 ** (_clamp(target_lufs - loud) / 20) * post_gain
+    peak = float(np.abs(x).max())
+    return _out(x * min(gain, _CEILING / peak))
+
+
+@functools.lru_cache(maxsize=16)
+def alert_pcm(name: str, fmt: PcmFormat, target_lufs: float | None, volume: float) -> bytes:
+    """The alert sound as `fmt`, at the target loudness (measured once per file
+    and kept: alerts repeat all stream long); the alias gain does not apply."""
+    pcm = sounds.pcm_for(name, fmt)
+    if target_lufs is None:
+        return _out(np.frombuffer(pcm, dtype="<i2").astype(np.float64) * volume)
+    return level_whole(pcm, fmt.sample_rate, target_lufs, volume)
