@@ -304,7 +304,8 @@ class Leveller:
             return self._makeup
         past, n_past = self._out.gated()
         xs = np.concatenate((self._x, x))
-        horizon = HORIZON_S * 10  # in 100 ms blocks
+        # in 100 ms blocks: the correction is spread over HORIZON_S at least
+        horizon = max(HORIZON_S * 5, HORIZON_S * 10 - len(x) / self._meter.hop)
         level_power = self._want**2 * _power(loud_in)  # a block out, at makeup 1
 
         def error_db(makeup_db: float) -> float | None:
