@@ -5,8 +5,8 @@ nothing else writes audio. Every command returns at once: a cut silences
 the feed and cancels the message's synthesis without waiting for the engine
 to wind down (a socket may take seconds); the synthesis task cleans up on
 its own, within `WIND_DOWN_S`. Each message is synthesised by a *pump* task
-that resamples, sets the volume, caps the duration and writes into the feed
-(or, while only prefetched, into memory); an engine that fails is followed
+that resamples, levels its loudness, sets the volume, caps the duration and
+writes into the feed (or, while only prefetched, into memory); an engine that fails is followed
 by the next, and all of them are retried `retries` times with a backoff.
 What happens at the speaker comes back from the feed's thread as the
 playback's own inputs (`Started`, `Low`, `Finished`, `Cut`, `Failed`),
