@@ -53,11 +53,12 @@ ATTACK_MS: Final = 5.0
 """The limiter's look-ahead: its gain falls over 2x this, ending at the peak."""
 HOLD_MS: Final = 40.0
 """... and stays down this long after it before it rises again (no flutter)."""
-_LOSS_TAU_S: Final = 1.0
-RECENT_BLOCKS: Final = 20
-"""... audio like the voice's last 2 s (speech falls towards its end)."""
 HORIZON_S: Final = 1.0
-"""An early error is made up over the chunk in hand and about this much more."""
+"""The makeup is spread over the chunk in hand or this much audio (half of it
+at least), the part not in hand assumed like the voice's last 2 s
+(:data:`RECENT_BLOCKS`: speech falls towards its end)."""
+RECENT_BLOCKS: Final = 20
+_LOSS_TAU_S: Final = 1.0  # the limiter's loss is measured over about the last second
 PRIOR_BLOCKS: Final = 20
 """A voice's past loudness weighs as this many blocks (2 s of its audio): one
 message's loud first word does not swing it, a new voice is learnt fast."""
@@ -217,9 +218,10 @@ class Leveller:
     where a peak would pass it, a limiter lowers the gain around it (down over
     10 ms ending at the peak, held 40 ms, back up over 10 ms), so a voice whose
     engine normalises its peaks to full scale (Piper) still reaches the
-    target. What the limiter takes off (its energy, so far and in the chunk in
-    hand) is given back to the whole (makeup, at most 6 dB). For the limiter's
-    look-ahead the last 10 ms of each chunk wait for the next one.
+    target. A makeup gain (at most +-6 dB) gives back what the limiter takes
+    and what the loudness so far mispredicted, so that the message as a whole
+    lands on the target. For the limiter's look-ahead the last 10 ms of each
+    chunk wait for the next one (``flush`` gives them at the end).
     ``start_db``: the levelling gain this voice needed last time; it weighs as
     :data:`PRIOR_BLOCKS` blocks against what this message measures.
     """
@@ -248,11 +250,6 @@ class Leveller:
         self._makeup = 1.0  # linear: what the level alone missed, given back
         self._energy = [0.0, 0.0]  # went out lately: before the limiter, after it
         self._rate = rate
-
-    @property
-    def loudness(self) -> float | None:
-        """Gated integrated loudness of the raw audio so far (LUFS)."""
-        return self._meter.integrated()
 
     @property
     def level_db(self) -> float | None:
