@@ -29,6 +29,8 @@ STALL_TIMEOUT_S = 15.0
 # How long a cancelled synthesis may take to wind down (a socket's cancel,
 # a worker thread's sentence) before it is abandoned; nobody waits on it.
 WIND_DOWN_S = 3.0
+# Audio pieces at least this long are levelled off the event loop.
+OFFLOAD_MS = 250
 
 
 class Pump:
@@ -142,29 +144,39 @@ class Pump:
                     break
                 if self.first_audio_ms is None and synthesis.first_chunk_s is not None:
                     self.first_audio_ms = synthesis.first_chunk_s * 1000
-                pcm = self._shape(resampler.process(chunk), post_gain)
+                pcm = await self._shape(resampler.process(chunk), post_gain)
                 if self._cap(pcm, player.max_frames):
                     self.truncated = True
                     break
             if not self.truncated and not self.stopped:
-                tail = self._shape(resampler.process(b"", last=True), post_gain)
+                tail = await self._shape(resampler.process(b"", last=True), post_gain)
                 if self._leveller is not None:
                     tail += self._leveller.flush()
                 self.truncated = self._cap(tail, player.max_frames)
             complete = not self.truncated and not self.stopped
         finally:
-            if self._leveller is not None and (level := self._leveller.level_db) is not None:
+            leveller = self._leveller
+            if (
+                leveller is not None
+                and not self.stopped
+                and (level := leveller.level_db) is not None
+            ):
                 player.loudness_memory[key] = level  # where this voice's next message starts
             if not complete:  # skipped, truncated or failed: stop generating, bounded
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(synthesis.cancel(), WIND_DOWN_S)
         self._finish()
 
-    def _shape(self, pcm: bytes, post_gain: float) -> bytes:
-        """Levelled (gain_db and volume included), or only scaled when levelling is off."""
-        if self._leveller is not None:
-            return self._leveller.process(pcm)
-        return apply_volume(pcm, post_gain)
+    async def _shape(self, pcm: bytes, post_gain: float) -> bytes:
+        """Levelled (gain_db and volume included), or only scaled when levelling is
+        off. A long piece (a Piper clause: ~10 ms of work per second at 48 kHz) is
+        levelled in a thread, so a skip never waits behind it."""
+        leveller = self._leveller
+        if leveller is None:
+            return apply_volume(pcm, post_gain)
+        if len(pcm) >= self.player.format.nbytes(self.player.format.frames_for_ms(OFFLOAD_MS)):
+            return await asyncio.to_thread(leveller.process, pcm)
+        return leveller.process(pcm)
 
     def _cap(self, pcm: bytes, limit: int) -> bool:
         """Deliver `pcm` up to `max_message_seconds`; fade out and stop there."""
