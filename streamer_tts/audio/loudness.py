@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_GAIN_DB",
     "Leveller",
     "Meter",
+    "VoiceLevel",
     "alert_pcm",
     "integrated_loudness",
     "level_whole",
@@ -209,6 +211,14 @@ def _clamp_makeup(makeup_db: float) -> float:
     return max(-MAX_MAKEUP_DB, min(MAX_MAKEUP_DB, makeup_db))
 
 
+@dataclass(frozen=True)
+class VoiceLevel:
+    """What a voice needed so far: where its next message starts."""
+
+    level_db: float  # target minus the voice's raw loudness
+    makeup_db: float = 0.0  # what the limiter took from its last message
+
+
 class Leveller:
     """One message's gain: ``process`` each chunk (s16le mono) as it arrives,
     ``flush`` at its end.
@@ -222,8 +232,10 @@ class Leveller:
     and what the loudness so far mispredicted, so that the message as a whole
     lands on the target. For the limiter's look-ahead the last 10 ms of each
     chunk wait for the next one (``flush`` gives them at the end).
-    ``start_db``: the levelling gain this voice needed last time; it weighs as
-    :data:`PRIOR_BLOCKS` blocks against what this message measures.
+    ``history``: what this voice needed so far; its level weighs as
+    :data:`PRIOR_BLOCKS` blocks against what this message measures, and its
+    makeup is where the first chunk's starts (one trial, not two, on the first
+    sound's way).
     """
 
     def __init__(
@@ -231,13 +243,13 @@ class Leveller:
         rate: int,
         target_lufs: float,
         *,
-        start_db: float | None = None,
+        history: VoiceLevel | None = None,
         post_gain: float = 1.0,
     ) -> None:
         self.target = target_lufs
         self.post_gain = post_gain
         self._meter = Meter(rate)  # the raw audio
-        self._start_db = start_db
+        self._start_db = history.level_db if history is not None else None
         self._min_ramp = max(1, round(rate * MIN_RAMP_MS / 1000))
         self._attack = max(1, round(rate * ATTACK_MS / 1000))
         self._hold = 2 * max(1, round(rate * HOLD_MS / 2000))  # even: an odd window
@@ -247,15 +259,23 @@ class Leveller:
         self._g = np.zeros(0)  # ... and their gain before limiting
         self._past = np.ones(self._hold + 2 * self._attack)  # limits of released samples
         self._out = Meter(rate)  # what went out (before post_gain)
-        self._makeup = 1.0  # linear: what the level alone missed, given back
+        # linear: what the level alone missed, given back; a known voice starts
+        # from what the limiter took from its last message
+        self._makeup = 10 ** (history.makeup_db / 20) if history is not None else 1.0
+        self._first = history is not None  # one trial only: first sound waits on it
         self._energy = [0.0, 0.0]  # went out lately: before the limiter, after it
+        self._taken = [0.0, 0.0]  # ... and in all
         self._rate = rate
 
-    @property
-    def level_db(self) -> float | None:
-        """The levelling gain for this voice, from its past and this message (for
-        its next one); None if nothing was loud enough to tell."""
-        return self._start_db if self._meter.integrated() is None else self._level_db()
+    def history(self) -> VoiceLevel | None:
+        """What this voice needs, from its past and this message (for its next
+        one); None if nothing was ever loud enough to tell."""
+        level = self._start_db if self._meter.integrated() is None else self._level_db()
+        if level is None:
+            return None
+        before, after = self._taken
+        taken_db = 10 * math.log10(before / after) if after > 0 else 0.0  # the limiter's, in all
+        return VoiceLevel(level, _clamp_makeup(taken_db))
 
     def _level_loudness(self, last: int = 0) -> float | None:
         """The voice's loudness as known now: this message's (its `last` blocks,
@@ -279,7 +299,9 @@ class Leveller:
             level_db = self._level_db()
             if level_db is not None:
                 self._want = 10 ** (level_db / 20)
-            env, self._gain = self._envelope(x, self._correct(x))
+            makeup = self._correct(x, quick=self._first)
+            self._first = False
+            env, self._gain = self._envelope(x, makeup)
             self._x = np.concatenate((self._x, x))
             self._g = np.concatenate((self._g, env))
         return self._release(len(self._x) - 2 * self._attack)
@@ -288,7 +310,7 @@ class Leveller:
         """The end of the message: everything held, levelled."""
         return self._release(len(self._x))
 
-    def _correct(self, x: np.ndarray) -> float:
+    def _correct(self, x: np.ndarray, *, quick: bool = False) -> float:
         """The makeup on top of the level: it gives back what the limiter takes
         and what an early estimate missed (a loud first clause, a quiet rest).
         Chosen so that what went out, the chunk in hand and about
@@ -326,7 +348,7 @@ class Leveller:
         if e0 is None or abs(e0) < 0.05:  # on target already: one trial is enough
             return self._makeup
         d1 = _clamp_makeup(d0 - e0)
-        e1 = error_db(d1)
+        e1 = None if quick else error_db(d1)
         if e1 is not None and abs(e1 - e0) > 1e-6:
             d1 = _clamp_makeup(d1 - e1 * (d1 - d0) / (e1 - e0))
         self._makeup = 10 ** (d1 / 20)
@@ -368,6 +390,8 @@ class Leveller:
         fade = math.exp(-n / (self._rate * _LOSS_TAU_S))
         self._energy[0] = self._energy[0] * fade + float(np.square(before[:n]).sum())
         self._energy[1] = self._energy[1] * fade + float(np.square(y).sum())
+        self._taken[0] += float(np.square(before[:n]).sum())
+        self._taken[1] += float(np.square(y).sum())
         self._x, self._g = self._x[n:], self._g[n:]
         return _out(y)
 

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from ..core.decisions import Message
     from ..speech.base import Engine
+    from .loudness import VoiceLevel
     from .voices import VoiceBook
 
 __all__ = ["MAX_PREFETCH", "WIND_DOWN_S", "Player", "Report"]
@@ -94,7 +95,7 @@ class Player:
         self.format = PcmFormat(sample_rate)
         self.volume = volume
         self.loudness_lufs = loudness_lufs  # each message levelled to this (None: raw)
-        self.loudness_memory: dict[str, float] = {}  # voice -> the level gain it needed
+        self.loudness_memory: dict[str, VoiceLevel] = {}  # voice -> the gain it needed
         self.retries = max(0, retries)
         self.retry_backoff_s = retry_backoff_s
         self.max_frames = int(max_message_seconds * sample_rate)

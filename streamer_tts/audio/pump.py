@@ -127,7 +127,7 @@ class Pump:
             self._leveller = Leveller(
                 player.format.sample_rate,
                 player.loudness_lufs,
-                start_db=player.loudness_memory.get(key),
+                history=player.loudness_memory.get(key),
                 post_gain=post_gain,
             )
         complete = False
@@ -156,12 +156,8 @@ class Pump:
             complete = not self.truncated and not self.stopped
         finally:
             leveller = self._leveller
-            if (
-                leveller is not None
-                and not self.stopped
-                and (level := leveller.level_db) is not None
-            ):
-                player.loudness_memory[key] = level  # where this voice's next message starts
+            if leveller is not None and not self.stopped and (known := leveller.history()):
+                player.loudness_memory[key] = known  # where this voice's next message starts
             if not complete:  # skipped, truncated or failed: stop generating, bounded
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(synthesis.cancel(), WIND_DOWN_S)

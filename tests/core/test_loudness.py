@@ -21,6 +21,7 @@ from streamer_tts.audio.loudness import (
     CEILING_DBFS,
     Leveller,
     Meter,
+    VoiceLevel,
     alert_pcm,
     integrated_loudness,
     level_whole,
@@ -71,7 +72,13 @@ def as_pcm(x: np.ndarray) -> bytes:
     return np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
 
 
-def level(x: np.ndarray, chunk_s: float, rate: int = RATE, **kwargs: float | None) -> np.ndarray:
+def level(x: np.ndarray, chunk_s: float, rate: int = RATE, **kwargs: object) -> np.ndarray:
+    return leveled(x, chunk_s, rate, **kwargs)[0]
+
+
+def leveled(
+    x: np.ndarray, chunk_s: float, rate: int = RATE, **kwargs: object
+) -> tuple[np.ndarray, Leveller]:
     """Feed `x` in chunks of `chunk_s` (the last one shorter), then flush."""
     leveller = Leveller(rate, TARGET, **kwargs)  # type: ignore[arg-type]
     pcm = as_pcm(x)
@@ -80,7 +87,7 @@ def level(x: np.ndarray, chunk_s: float, rate: int = RATE, **kwargs: float | Non
     out.append(leveller.flush())
     y = np.frombuffer(b"".join(out), "<i2")
     assert len(y) == len(x)  # nothing lost, nothing added
-    return y
+    return y, leveller
 
 
 def test_the_meter_agrees_with_pyloudnorm_fed_in_any_pieces() -> None:
@@ -112,10 +119,13 @@ def test_speech_lands_on_the_target(chunk_s: float) -> None:
     """Peaks at full scale (so the limiter works), levels that vary within the
     message: the first one lands within 1 LU, a voice with history within 0.5."""
     first, second = speechlike(4, seed=2), speechlike(4, seed=3)
-    leveller_db = TARGET - reference(first)
     assert reference(first) < TARGET - 2  # quiet: it needs more gain than its peaks allow
-    assert reference(level(first, chunk_s)) == pytest.approx(TARGET, abs=1.0)
-    assert reference(level(second, chunk_s, start_db=leveller_db)) == pytest.approx(TARGET, abs=0.5)
+    y, leveller = leveled(first, chunk_s)
+    assert reference(y) == pytest.approx(TARGET, abs=1.0)
+    history = leveller.history()
+    assert history is not None
+    assert history.level_db == pytest.approx(TARGET - reference(first), abs=0.1)
+    assert reference(level(second, chunk_s, history=history)) == pytest.approx(TARGET, abs=0.5)
 
 
 def test_a_full_scale_input_never_clips() -> None:
@@ -139,7 +149,7 @@ def test_silence_stays_silence() -> None:
     x = np.concatenate((speechlike(2), np.zeros(RATE)))
     y = level(x, 0.05)
     assert not y[2 * RATE :].any()
-    assert not level(np.zeros(RATE), 0.05, start_db=12.0).any()
+    assert not level(np.zeros(RATE), 0.05, history=VoiceLevel(12.0)).any()
 
 
 def _gain(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -200,7 +210,7 @@ def test_a_known_voice_starts_at_its_gain() -> None:
     """With history, the very first chunk already has the voice's gain."""
     x = noise(1, 1000)
     need = TARGET - reference(x)
-    y = level(x, 0.05, start_db=need)
+    y = level(x, 0.05, history=VoiceLevel(need))
     head = slice(0, RATE // 20)
     got_db = 20 * np.log10(np.sqrt(np.mean(y[head].astype(float) ** 2) / np.mean(x[head] ** 2)))
     assert got_db == pytest.approx(need, abs=1.0)
