@@ -145,7 +145,9 @@ async def measure(stack: Stack, rec: Recorder, texts: list[str], label: str) -> 
     return out
 
 
-async def run(rec: Recorder, *, count: int, engines: list[str], verbose: bool) -> None:
+async def run(
+    rec: Recorder, *, count: int, engines: list[str], verbose: bool, lufs: float | None
+) -> None:
     rng = random.Random(12)
     texts = [message(rng) for _ in range(count)]
     results: dict[str, list[float]] = {}
@@ -158,7 +160,7 @@ async def run(rec: Recorder, *, count: int, engines: list[str], verbose: bool) -
             from streamer_tts.speech.espeak import EspeakEngine
 
             engine = EspeakEngine()
-        async with Stack(engine, gap_ms=300) as stack:
+        async with Stack(engine, gap_ms=300, loudness_lufs=lufs) as stack:
             results[name] = await measure(stack, rec, texts, name)
     for name, values in results.items():
         if verbose:
@@ -171,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=30, help="messages per engine")
     parser.add_argument("--engines", default="piper,espeak")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "--loudness-lufs", default="-18", help="audio.loudness_lufs (the default), none: raw"
+    )
     args = parser.parse_args(argv)
     if not pulse_available():
         print("bench/first_audio.py needs pulseaudio (apt-get install pulseaudio pulseaudio-utils)")
@@ -181,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     with private_pulse() as server, client_env(server), Recorder(server) as rec:
         rec.wait_ready()
-        asyncio.run(run(rec, count=args.count, engines=engines, verbose=args.verbose))
+        lufs = None if args.loudness_lufs == "none" else float(args.loudness_lufs)
+        asyncio.run(run(rec, count=args.count, engines=engines, verbose=args.verbose, lufs=lufs))
     return 0
 
 

@@ -112,6 +112,7 @@ class Daemon:
             sample_rate=rate,
             gap_ms=audio.gap_ms,
             volume=audio.volume,
+            loudness_lufs=audio.loudness_lufs,
             max_message_seconds=audio.max_message_seconds,
             retries=config.engine.retries,
             frames_per_buffer=audio.frames_per_buffer,

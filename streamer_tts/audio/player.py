@@ -5,8 +5,8 @@ nothing else writes audio. Every command returns at once: a cut silences
 the feed and cancels the message's synthesis without waiting for the engine
 to wind down (a socket may take seconds); the synthesis task cleans up on
 its own, within `WIND_DOWN_S`. Each message is synthesised by a *pump* task
-that resamples, sets the volume, caps the duration and writes into the feed
-(or, while only prefetched, into memory); an engine that fails is followed
+that resamples, levels its loudness, sets the volume, caps the duration and
+writes into the feed (or, while only prefetched, into memory); an engine that fails is followed
 by the next, and all of them are retried `retries` times with a backoff.
 What happens at the speaker comes back from the feed's thread as the
 playback's own inputs (`Started`, `Low`, `Finished`, `Cut`, `Failed`),
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from ..core.decisions import Message
     from ..speech.base import Engine
+    from .loudness import VoiceLevel
     from .voices import VoiceBook
 
 __all__ = ["MAX_PREFETCH", "WIND_DOWN_S", "Player", "Report"]
@@ -85,6 +86,7 @@ class Player:
         max_preroll_ms: float = 120,
         voices: VoiceBook | None = None,
         wait_for_device: bool = False,
+        loudness_lufs: float | None = None,
     ) -> None:
         if not engines:
             raise ValueError("the player needs at least one engine")
@@ -93,6 +95,8 @@ class Player:
         self._notify = notify
         self.format = PcmFormat(sample_rate)
         self.volume = volume
+        self.loudness_lufs = loudness_lufs  # each message levelled to this (None: raw)
+        self.loudness_memory: dict[str, VoiceLevel] = {}  # voice -> the gain it needed
         self.retries = max(0, retries)
         self.retry_backoff_s = retry_backoff_s
         self.max_frames = int(max_message_seconds * sample_rate)

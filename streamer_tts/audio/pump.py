@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from .. import sounds
 from ..core.playback import Failed
 from ..speech.base import EngineError
+from .loudness import Leveller, alert_pcm
 from .pcm import Resampler, apply_volume, ramp_down
+from .voices import AliasVoice
 
 if TYPE_CHECKING:
     from ..core.decisions import Message
@@ -28,6 +29,8 @@ STALL_TIMEOUT_S = 15.0
 # How long a cancelled synthesis may take to wind down (a socket's cancel,
 # a worker thread's sentence) before it is abandoned; nobody waits on it.
 WIND_DOWN_S = 3.0
+# Audio pieces at least this long are levelled off the event loop.
+OFFLOAD_MS = 250
 
 
 class Pump:
@@ -45,6 +48,7 @@ class Pump:
         self.first_audio_ms: float | None = None
         self.truncated = False
         self.frames = 0
+        self._leveller: Leveller | None = None  # this engine attempt's, if levelling
         self.task = asyncio.get_running_loop().create_task(self._run(), name=f"pump-{message.id}")
 
     def attach(self, segment: str) -> None:
@@ -106,10 +110,26 @@ class Pump:
         resampler = Resampler(engine.format, player.format)
         text = self.message.spoken or self.message.text
         if self.message.sound:  # the alert, in the same segment: one skip cuts both
-            chime = apply_volume(sounds.pcm_for(self.message.sound, player.format), player.volume)
+            target = player.loudness_lufs  # the alert levelled too; gain_db is a voice's
+            chime = alert_pcm(self.message.sound, player.format, target, player.volume)
             self.frames += player.format.frames(len(chime))
             self._deliver(chime)
-        synthesis = engine.synthesize(text, voice=self.message.voice)
+        # target loudness first, the alias's gain_db on top, then the master volume
+        if isinstance(engine, AliasVoice):
+            synthesis = engine.synthesize(text, voice=self.message.voice, gained=False)
+            post_gain = engine.gain * player.volume
+        else:
+            synthesis = engine.synthesize(text, voice=self.message.voice)
+            post_gain = player.volume
+        key = _voice_key(engine)
+        self._leveller = None
+        if player.loudness_lufs is not None:
+            self._leveller = Leveller(
+                player.format.sample_rate,
+                player.loudness_lufs,
+                history=player.loudness_memory.get(key),
+                post_gain=post_gain,
+            )
         complete = False
         try:
             chunks = aiter(synthesis)
@@ -124,18 +144,35 @@ class Pump:
                     break
                 if self.first_audio_ms is None and synthesis.first_chunk_s is not None:
                     self.first_audio_ms = synthesis.first_chunk_s * 1000
-                pcm = apply_volume(resampler.process(chunk), player.volume)
+                pcm = await self._shape(resampler.process(chunk), post_gain)
                 if self._cap(pcm, player.max_frames):
                     self.truncated = True
                     break
             if not self.truncated and not self.stopped:
-                self._deliver(apply_volume(resampler.process(b"", last=True), player.volume))
+                tail = await self._shape(resampler.process(b"", last=True), post_gain)
+                if self._leveller is not None:
+                    tail += self._leveller.flush()
+                self.truncated = self._cap(tail, player.max_frames)
             complete = not self.truncated and not self.stopped
         finally:
+            leveller = self._leveller
+            if leveller is not None and not self.stopped and (known := leveller.history()):
+                player.loudness_memory[key] = known  # where this voice's next message starts
             if not complete:  # skipped, truncated or failed: stop generating, bounded
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(synthesis.cancel(), WIND_DOWN_S)
         self._finish()
+
+    async def _shape(self, pcm: bytes, post_gain: float) -> bytes:
+        """Levelled (gain_db and volume included), or only scaled when levelling is
+        off. A long piece (a Piper clause: ~10 ms of work per second at 48 kHz) is
+        levelled in a thread, so a skip never waits behind it."""
+        leveller = self._leveller
+        if leveller is None:
+            return apply_volume(pcm, post_gain)
+        if len(pcm) >= self.player.format.nbytes(self.player.format.frames_for_ms(OFFLOAD_MS)):
+            return await asyncio.to_thread(leveller.process, pcm)
+        return leveller.process(pcm)
 
     def _cap(self, pcm: bytes, limit: int) -> bool:
         """Deliver `pcm` up to `max_message_seconds`; fade out and stop there."""
@@ -151,3 +188,9 @@ class Pump:
         self._deliver(head + ramp_down(tail, fmt) if tail else head)
         self.frames = limit
         return True
+
+
+def _voice_key(engine: Any) -> str:  # noqa: ANN401 - an Engine, alias or inline voice
+    """Whose loudness a message teaches: the alias's (its parameters change the
+    voice's level), else the engine's."""
+    return getattr(engine, "alias", "") or engine.name

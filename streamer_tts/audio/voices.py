@@ -60,15 +60,16 @@ class AliasVoice:
     async def start(self) -> None:
         return None
 
-    def synthesize(self, text: str, *, voice: str | None = None) -> Synthesis:
-        """`voice` (the message's alias) is not the engine's: it is never passed on."""
+    def synthesize(self, text: str, *, voice: str | None = None, gained: bool = True) -> Synthesis:
+        """`voice` (the message's alias) is not the engine's: it is never passed on.
+        `gained=False`: the caller applies `gain` (the player, after levelling)."""
         engine: Any = self.engine
         synthesis = (
             engine.synthesize(text, options=self.options)
             if self.options
             else engine.synthesize(text)
         )
-        return synthesis if self.gain == 1 else _Gained(synthesis, self.gain)
+        return synthesis if self.gain == 1 or not gained else _Gained(synthesis, self.gain)
 
     async def close(self) -> None:
         return None

@@ -115,6 +115,8 @@ class Audio(Strict):
     gap_ms: Annotated[int, Field(ge=0, le=10_000)] = 300
     max_message_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     volume: Annotated[float, Field(ge=0, le=2)] = 1.0
+    # every message levelled to this integrated loudness (LUFS); null: raw engine level
+    loudness_lufs: Annotated[float, Field(ge=-40, le=-6)] | None = -18.0
     # null: the output device's own rate (no resampling in the sound server,
     # lower latency); files and `none` then use 22050
     sample_rate: Literal[16000, 22050, 24000, 44100, 48000] | None = None

@@ -79,6 +79,7 @@ class Stack:
     gap_ms: int
     frames_per_buffer: int = FRAMES_PER_BUFFER
     events: list[dict[str, Any]] = field(default_factory=list)
+    loudness_lufs: float | None = None  # the daemon's default is -18 (audio.loudness_lufs)
 
     async def __aenter__(self) -> Stack:
         self._switch = sys.getswitchinterval()
@@ -91,6 +92,7 @@ class Stack:
             gap_ms=self.gap_ms,
             max_message_seconds=60,
             frames_per_buffer=self.frames_per_buffer,
+            loudness_lufs=self.loudness_lufs,
         )
         self.admission = Admission(RULES, aiolimiter_gate)
         self.conductor = Conductor(self.admission, self.player)
