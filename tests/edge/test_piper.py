@@ -284,7 +284,8 @@ async def test_first_piece_starts_at_once_without_a_click(engine: PiperEngine) -
     raw = next(iter(voice.synthesize("Hello chat!")))[0]
     first = np.frombuffer(await anext(aiter(engine.synthesize("Hello chat!"))), "<i2")
 
-    assert onset(np.frombuffer(raw, "<i2")) / 22050 > 0.02  # Piper's own near-silent start
+    # Piper's own near-silent start: ~40 ms, as short as ~14 ms (synthesis is noisy)
+    assert onset(np.frombuffer(raw, "<i2")) / 22050 > 0.01
     assert onset(first) == 66  # the engine's first piece: 3 ms before the onset
     assert first[0] == 0  # the fade starts from silence
     assert np.abs(np.diff(first[:67].astype(np.int32))).max() < 300  # no step: no click
