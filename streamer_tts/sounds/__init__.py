@@ -1,8 +1,9 @@
 """Alert sounds: short WAVs played right before a message, in its segment.
 
-`sound: default` names the chime bundled here. A sound is read and checked at
-config load (one clear line if it is missing or not 16-bit PCM), then decoded
-and resampled once per output format and kept: alerts repeat all stream long.
+`sound: default` names the chime made here (two soft notes: code, not a file in
+git). A sound is read and checked at config load (one clear line if it is
+missing or not 16-bit PCM), then decoded and resampled once per output format
+and kept: alerts repeat all stream long.
 """
 
 from __future__ import annotations
@@ -16,15 +17,39 @@ import soxr
 
 from ..core.pcm_format import PcmFormat
 
-__all__ = ["DEFAULT_CHIME", "check", "pcm_for", "read", "resolve"]
+__all__ = ["DEFAULT", "check", "chime", "load", "pcm_for", "read"]
 
-DEFAULT_CHIME = Path(__file__).with_name("chime.wav")
+DEFAULT = "default"
+"""The name of the bundled chime."""
 MAX_SECONDS = 10.0  # an alert, not a song: longer files are refused at load
+CHIME_NOTES_HZ = ((880.0, 0.0), (1320.0, 0.15))
+"""The chime's two notes (Hz, start s): a rising fifth, A5 then E6."""
+CHIME_SECONDS = 0.4
+CHIME_PEAK = 0.28
+"""Of full scale: a soft chime (levelled to the message loudness anyway)."""
 
 
-def resolve(name: str) -> Path:
-    """`default` is the bundled chime; anything else a path."""
-    return DEFAULT_CHIME if name.strip() == "default" else Path(name).expanduser()
+@functools.cache
+def chime() -> tuple[PcmFormat, bytes]:
+    """The `default` alert: each note starts in 5 ms and dies away (~0.1 s)."""
+    rate = 22050
+    t = np.arange(round(CHIME_SECONDS * rate)) / rate
+    tone = np.zeros_like(t)
+    for freq, start in CHIME_NOTES_HZ:
+        local = t - start
+        on = local >= 0
+        envelope = np.minimum(local[on] / 0.005, 1.0) * np.exp(-local[on] / 0.1)
+        tone[on] += envelope * np.sin(2 * np.pi * freq * local[on])
+    fade = np.minimum((t[-1] - t) / 0.01, 1.0)  # no step at the end
+    pcm = tone * fade * (CHIME_PEAK * 32767 / np.abs(tone).max())
+    return PcmFormat(rate), pcm.astype("<i2").tobytes()
+
+
+def load(name: str) -> tuple[PcmFormat, bytes]:
+    """`default` is the chime; anything else a WAV path (ValueError if unusable)."""
+    if name.strip() == DEFAULT:
+        return chime()
+    return read(Path(name).expanduser())
 
 
 def read(path: Path) -> tuple[PcmFormat, bytes]:
@@ -51,18 +76,16 @@ def read(path: Path) -> tuple[PcmFormat, bytes]:
     return PcmFormat(rate), data
 
 
-def check(name: str) -> str:
-    """The config's check: the resolved path, or ValueError with one clear line."""
-    path = resolve(name)
-    read(path)
-    return str(path)
+def check(name: str) -> None:
+    """The config's check: ValueError with one clear line if the sound is unusable."""
+    load(name)
 
 
 @functools.lru_cache(maxsize=16)
 def pcm_for(name: str, fmt: PcmFormat) -> bytes:
     """The sound as `fmt` (mono s16le at its rate); b"" if it became unreadable."""
     try:
-        src, data = read(resolve(name))
+        src, data = load(name)
     except ValueError:
         return b""
     if src.sample_rate != fmt.sample_rate and data:

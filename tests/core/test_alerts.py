@@ -14,7 +14,7 @@ from streamer_tts.core.decisions import Accepted, Priority
 from streamer_tts.core.events import ChatTTS, Cheer, Redemption, Source
 from streamer_tts.core.rules import DEFAULT_SOURCES, Rules
 from streamer_tts.core.tiers import Tier, TierTable
-from streamer_tts.sounds import DEFAULT_CHIME, read
+from streamer_tts.sounds import chime, read
 from tests.core.helpers import admission, next_id, user
 
 names = st.one_of(st.none(), st.sampled_from(["default", "a.wav", "b.wav"]))
@@ -66,7 +66,7 @@ def problems(text: str) -> list[str]:
 
 
 def test_the_bundled_chime_is_a_short_mono_wav() -> None:
-    fmt, data = read(DEFAULT_CHIME)
+    fmt, data = chime()
     assert fmt.channels == 1 and 0.1 < fmt.seconds(len(data)) < 1.0
 
 
