@@ -81,24 +81,9 @@ mainloop (PortAudio -> ALSA pulse plugin -> PulseAudio) must wake as promptly
 as the callback, or the server's buffer runs dry all the same."""
 
 
-def _boost_sound_threads() -> None:
-    """Real-time scheduling for the sound libraries' own threads (Linux; best effort)."""
-    try:
-        tids = os.listdir("/proc/self/task")
-    except OSError:
-        return
-    for tid in tids:
-        try:
-            with open(f"/proc/self/task/{tid}/comm") as f:
-                if f.read().strip() not in SOUND_THREADS:
-                    continue
-            os.sched_setscheduler(int(tid), os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
-        except (OSError, ValueError, AttributeError):
-            continue
-
-
-def _favour_process() -> None:
-    """Nice every thread of the daemon to :data:`NICE_FALLBACK` (Linux; best effort).
+def _tune_threads() -> None:
+    """Real-time scheduling for the sound libraries' own threads, nice
+    :data:`NICE_FALLBACK` for every other thread of ours (Linux; best effort).
 
     The callback needs the interpreter lock to run at all. A thread of ours
     holding it while a game or an encoder takes the CPU keeps the callback
@@ -109,10 +94,16 @@ def _favour_process() -> None:
         tids = os.listdir("/proc/self/task")
     except OSError:
         return
-    for tid in tids:
-        with contextlib.suppress(OSError, ValueError):
-            if os.getpriority(os.PRIO_PROCESS, int(tid)) > NICE_FALLBACK:
-                os.setpriority(os.PRIO_PROCESS, int(tid), NICE_FALLBACK)
+    for tid in map(int, tids):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                sound = f.read().strip() in SOUND_THREADS
+            if sound:
+                with contextlib.suppress(OSError, AttributeError):
+                    os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
+                    continue
+            if os.getpriority(os.PRIO_PROCESS, tid) > NICE_FALLBACK:
+                os.setpriority(os.PRIO_PROCESS, tid, NICE_FALLBACK)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -211,8 +202,7 @@ class PyAudioOutput(Health):
             self._boosted = False  # a new stream has a new callback thread
             self.error = None
             self._stream.start_stream()
-            _boost_sound_threads()  # the sound server client's thread exists by now
-            _favour_process()
+            _tune_threads()  # the sound server client's thread exists by now
         except OutputError:
             self._release()
             raise

@@ -38,7 +38,7 @@ def test_every_thread_is_favoured_but_never_made_less_favoured() -> None:
     ready.wait()
     before = {name: os.getpriority(os.PRIO_PROCESS, tid) for name, tid in tids.items()}
     try:
-        device_output._favour_process()
+        device_output._tune_threads()
         after = {name: os.getpriority(os.PRIO_PROCESS, tid) for name, tid in tids.items()}
     finally:
         done.set()
