@@ -30,6 +30,7 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from .. import sounds
 from .meter import FULL_SCALE, Meter, integrated_loudness, lufs, power
+from .pcm import resample, to_pcm
 
 if TYPE_CHECKING:
     from ..core.pcm_format import PcmFormat
@@ -260,11 +261,7 @@ class Leveller:
         self._taken[0] += float(np.square(before[:n]).sum())
         self._taken[1] += float(np.square(y).sum())
         self._x, self._g = self._x[n:], self._g[n:]
-        return _out(y)
-
-
-def _out(y: np.ndarray) -> bytes:
-    return np.clip(np.rint(y), -32768, 32767).astype("<i2").tobytes()
+        return to_pcm(y)
 
 
 def level_whole(pcm: bytes, rate: int, target_lufs: float, post_gain: float = 1.0) -> bytes:
@@ -273,17 +270,21 @@ def level_whole(pcm: bytes, rate: int, target_lufs: float, post_gain: float = 1.
     x = np.frombuffer(pcm, dtype="<i2", count=len(pcm) // 2).astype(np.float64)
     loud = integrated_loudness(x, rate) if x.size else None
     if loud is None:
-        return _out(x * post_gain)
+        return to_pcm(x * post_gain)
     gain = 10 ** (_clamp(target_lufs - loud) / 20) * post_gain
     peak = float(np.abs(x).max())
-    return _out(x * min(gain, _CEILING / peak))
+    return to_pcm(x * min(gain, _CEILING / peak))
 
 
 @functools.lru_cache(maxsize=16)
 def alert_pcm(name: str, fmt: PcmFormat, target_lufs: float | None, volume: float) -> bytes:
     """The alert sound as `fmt`, at the target loudness (measured once per file
     and kept: alerts repeat all stream long); the alias gain does not apply."""
-    pcm = sounds.pcm_for(name, fmt)
+    try:
+        src, data = sounds.load(name)
+    except ValueError:  # gone since the config was read: the message plays without it
+        return b""
+    pcm = resample(data, src, fmt)
     if target_lufs is None:
-        return _out(np.frombuffer(pcm, dtype="<i2").astype(np.float64) * volume)
+        return to_pcm(np.frombuffer(pcm, dtype="<i2").astype(np.float64) * volume)
     return level_whole(pcm, fmt.sample_rate, target_lufs, volume)

@@ -27,6 +27,7 @@ __all__ = [
     "ramp_up",
     "resample",
     "silence",
+    "to_pcm",
 ]
 
 _INT16_MIN = -32768
@@ -41,7 +42,8 @@ def _samples(pcm: bytes | bytearray | memoryview) -> np.ndarray:
     return np.frombuffer(pcm, dtype="<i2", count=usable // SAMPLE_WIDTH_BYTES)
 
 
-def _to_bytes(samples: np.ndarray) -> bytes:
+def to_pcm(samples: np.ndarray) -> bytes:
+    """Samples (any numeric array) as s16le, rounded and clipped, never wrapped."""
     clipped = np.clip(np.rint(samples), _INT16_MIN, _INT16_MAX)
     return clipped.astype("<i2").tobytes()
 
@@ -61,7 +63,7 @@ def apply_volume(pcm: bytes, gain: float) -> bytes:
     """Scale by ``gain`` (1.0 = unchanged), clipping instead of wrapping around."""
     if gain == 1.0:
         return bytes(pcm)
-    return _to_bytes(_samples(pcm).astype(np.float32) * gain)
+    return to_pcm(_samples(pcm).astype(np.float32) * gain)
 
 
 def fade(
@@ -88,10 +90,10 @@ def fade(
         return b""
     length = n if length_frames is None else length_frames
     if length <= 0:
-        return _to_bytes(samples.astype(np.float32) * end_gain)
+        return to_pcm(samples.astype(np.float32) * end_gain)
     k = np.arange(offset_frames + 1, offset_frames + n + 1, dtype=np.float32)
     gains = start_gain + (end_gain - start_gain) * np.minimum(k, length) / length
-    return _to_bytes(samples.astype(np.float32) * gains)
+    return to_pcm(samples.astype(np.float32) * gains)
 
 
 def fade_in_place(

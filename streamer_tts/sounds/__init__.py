@@ -2,8 +2,8 @@
 
 `sound: default` names the chime made here (two soft notes: code, not a file in
 git). A sound is read and checked at config load (one clear line if it is
-missing or not 16-bit PCM), then decoded and resampled once per output format
-and kept: alerts repeat all stream long.
+missing or not 16-bit PCM); the player resamples and levels it once per output
+format and keeps it (`audio.loudness.alert_pcm`): alerts repeat all stream long.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import wave
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 from ..core.pcm_format import PcmFormat
 
-__all__ = ["DEFAULT", "check", "chime", "load", "pcm_for", "read"]
+__all__ = ["DEFAULT", "check", "chime", "load", "read"]
 
 DEFAULT = "default"
 """The name of the bundled chime."""
@@ -79,19 +78,3 @@ def read(path: Path) -> tuple[PcmFormat, bytes]:
 def check(name: str) -> None:
     """The config's check: ValueError with one clear line if the sound is unusable."""
     load(name)
-
-
-@functools.lru_cache(maxsize=16)
-def pcm_for(name: str, fmt: PcmFormat) -> bytes:
-    """The sound as `fmt` (mono s16le at its rate); b"" if it became unreadable."""
-    try:
-        src, data = load(name)
-    except ValueError:
-        return b""
-    if src.sample_rate != fmt.sample_rate and data:
-        samples = np.frombuffer(data, dtype="<i2")
-        out = soxr.resample(samples, src.sample_rate, fmt.sample_rate, quality="HQ")
-        data = np.clip(out, -32768, 32767).astype("<i2").tobytes()
-    if fmt.channels > 1:
-        data = np.repeat(np.frombuffer(data, dtype="<i2"), fmt.channels).tobytes()
-    return data

@@ -23,7 +23,7 @@ import pytest
 import soxr
 
 from streamer_tts import sounds
-from streamer_tts.audio.pcm import PcmFormat
+from streamer_tts.audio.pcm import PcmFormat, resample
 from streamer_tts.audio.voices import AliasVoice
 from streamer_tts.core.events import ChatTTS, Source, User
 from streamer_tts.core.rules import DEFAULT_SOURCES
@@ -139,7 +139,8 @@ async def test_the_alert_chime_is_heard_at_the_target(
     engines: dict[str, Any], tmp_path: Path
 ) -> None:
     samples = heard(await played(tmp_path / "alert.wav", engines["espeak"], sound="default"))
-    raw = np.frombuffer(sounds.pcm_for("default", PcmFormat(RATE)), "<i2")
+    src, data = sounds.load("default")
+    raw = np.frombuffer(resample(data, src, PcmFormat(RATE)), "<i2")
     chime = samples[: len(raw)]  # the chime comes first, the message right after
     print(f"chime: raw {lufs(raw):.1f} LUFS -> {lufs(chime):.1f} LUFS")
     assert abs(lufs(raw) - TARGET) > 1  # it needed levelling
