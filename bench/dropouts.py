@@ -21,11 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import os
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
+from tests.edge.conductor_rig import cpu_hogs
 from tests.edge.pulse import Recorder, client_env, private_pulse, pulse_available
 from tests.edge.stack import (
     RECORD_RATE,
@@ -59,26 +56,6 @@ def cartesia_engine(server: FakeCartesiaProcess, sample_rate: int) -> CartesiaEn
         base_url=f"http://127.0.0.1:{server.port}",
         sample_rate=sample_rate,
     )
-
-
-def _ordinary_nice() -> None:
-    """The busy programs run at the ordinary nice 0, whatever the daemon asked for itself."""
-    os.setpriority(os.PRIO_PROCESS, 0, 0)
-
-
-@contextlib.contextmanager
-def busy_cores(n: int) -> Iterator[None]:
-    """``n`` CPU-bound processes beside the daemon (a game, an encoder)."""
-    procs = [
-        subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=_ordinary_nice)
-        for _ in range(n)
-    ]
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.kill()
-            p.wait()
 
 
 async def run_once(
@@ -132,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     with private_pulse() as server, client_env(server), Recorder(server) as rec:
         rec.wait_ready()
         quiet, _, first_quiet = asyncio.run(run_once(rec, m, label="quiet", **opts))
-        with busy_cores(args.busy):
+        with cpu_hogs(args.busy):
             busy, _, first_busy = asyncio.run(run_once(rec, m, label="busy", **opts))
     p95 = max(float(np.percentile(first_quiet, 95)), float(np.percentile(first_busy, 95)))
     print(
