@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from typing import TYPE_CHECKING, Final
 
@@ -111,6 +112,7 @@ class Feed(FeedMachine):
         low_water_ms: int = 200,
         max_preroll_ms: float = 120,
         on_event: Callable[[FeedEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if fmt.channels != 1:
             raise ValueError("the feed is mono only")
@@ -123,6 +125,7 @@ class Feed(FeedMachine):
         self.ramp_ms = ramp_ms
         self.low_water_ms = low_water_ms
         self._on_event = on_event
+        self._clock = clock
         self._bpf = fmt.bytes_per_frame
         self._gap_frames = fmt.frames_for_ms(gap_ms)
         self._ramp_frames = fmt.frames_for_ms(ramp_ms)
@@ -168,6 +171,7 @@ class Feed(FeedMachine):
         or would hold more than :data:`MAX_SEGMENT_SECONDS` unplayed (the
         chunk is then dropped whole).
         """
+        now = self._clock()  # (outside the lock: the clock is anyone's code)
         with self._lock:
             seg = self._find(message_id)
             if seg is None:
@@ -178,14 +182,36 @@ class Feed(FeedMachine):
                 return False
             if seg.first_write is None and pcm:
                 seg.first_write = self._frames_pulled
-            elif seg.measured and not seg.starving and not self._paused:
-                # slack left when this chunk came: the lateness it had to ride out
-                late = seg.delay - len(seg.buf) // self._bpf
-                if seg.worst is None or late > seg.worst:
-                    seg.worst = late
-                    self.jitter.observe(late)
+                seg.first_clock = now
+            elif seg.first_clock is not None:
+                self._learn_pace(seg, now)
+                if seg.measured and not seg.starving and not self._paused:
+                    # slack left when this chunk came: the lateness it had to ride
+                    # out, counted from the earliest chunk's pace (_learn_pace)
+                    late = seg.delay - len(seg.buf) // self._bpf + seg.ahead
+                    if seg.worst is None or late > seg.worst:
+                        seg.worst = late
+                        self.jitter.observe(late)
             seg.buf += pcm
+            seg.written += len(pcm) // self._bpf
             return True
+
+    def _learn_pace(self, seg: Segment, now: float) -> None:
+        """Track the chunk that came earliest for its place in the audio, by the clock.
+
+        The slack measured at each write counts lateness from the *first*
+        chunk's pace; when the first was itself late (a random draw like any
+        other), a later chunk at the same lateness finds slack to spare and the
+        hold-back learned would be too small for the next message, whose first
+        chunk may be on time. Counting from the earliest chunk seen so far
+        before it (the largest rise in lateness, not the spread: a producer
+        faster than real time only ever gets earlier, and teaches nothing)
+        removes that luck. By the clock, not the device: a stalled device must
+        not make chunks look early.
+        """
+        assert seg.first_clock is not None
+        elapsed = (now - seg.first_clock) * self.fmt.sample_rate
+        seg.ahead = max(seg.ahead, seg.written - elapsed)
 
     def end(self, message_id: str) -> bool:
         """Mark a segment complete; False if it is no longer in the feed."""

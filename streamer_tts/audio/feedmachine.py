@@ -202,7 +202,7 @@ class FeedMachine:
         spell = pos - head.dry_since
         head.silent += spell
         if head.measured:
-            late = head.delay + spell
+            late = head.delay + spell + head.ahead
             head.worst = late if head.worst is None else max(head.worst, late)
             self.jitter.observe(late)
         head.delay += spell

@@ -73,6 +73,9 @@ class Segment:
     starving: bool = False
     first_write: int | None = None  # frames pulled when its first audio landed
     delay: int = 0  # frames it sounds behind its producer (hold-back + silences)
+    first_clock: float | None = None  # the feed's clock (s) when its first audio landed
+    written: int = 0  # frames written so far
+    ahead: float = 0.0  # frames its earliest chunk so far beat the first one's pace, by the clock
     measured: bool = False  # its slack tells the delivery lateness (streamed, undisturbed)
     worst: float | None = None  # worst lateness seen, frames
     dry_since: int = 0

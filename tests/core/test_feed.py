@@ -40,7 +40,11 @@ class Harness:
     def __init__(self, **kwargs: object) -> None:
         self.events: list[FeedEvent] = []
         opts = {"gap_ms": 0, "ramp_ms": RAMP, "max_preroll_ms": 0, **kwargs}
-        self.feed = Feed(FMT, on_event=self.events.append, **opts)  # type: ignore[arg-type]
+        self.feed = Feed(FMT, on_event=self.events.append, clock=self.clock, **opts)  # type: ignore[arg-type]
+
+    def clock(self) -> float:
+        """The feed's clock: the device's (one frame pulled per ms), as in real time."""
+        return self.feed.frames_pulled / FMT.sample_rate
 
     def add(self, mid: str, pcm: bytes, *, end: bool = True) -> None:
         self.feed.begin(mid)
@@ -493,6 +497,37 @@ def test_lateness_within_the_preroll_never_reaches_the_speaker(late: list[int]) 
     h = Harness(max_preroll_ms=120)  # holds 40 frames: rides out 30 of lateness, with room
     assert inner_silence(realtime(h, "a", 20, late)) == 0
     assert not [e for e in h.events if e.kind == "underrun"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    first=st.lists(st.integers(0, 30), min_size=6, max_size=6),
+    rest=st.lists(st.integers(0, 30), min_size=6 * 19, max_size=6 * 19),
+)
+def test_a_late_first_chunk_does_not_teach_a_smaller_hold_back(
+    first: list[int], rest: list[int]
+) -> None:
+    """Every chunk up to 30 late at random, the first one too. A message whose
+    first chunk happened to be late sees its later chunks come "early": the
+    lateness is learned from the earliest chunk's pace, so that luck does not
+    bring the hold-back down for a message whose first chunk is on time."""
+    h = Harness(max_preroll_ms=120)
+    for i in range(6):
+        late = [first[i], *rest[i * 19 : (i + 1) * 19]]
+        late[5], late[15] = 0, 30  # each message: a chunk on time, a later one 30 late
+        realtime(h, f"m{i}", 20, late)
+    h.events.clear()
+    realtime(h, "on-time", 20, [0] * 10 + [30] + [0] * 9)
+    assert [e for e in h.events if e.kind == "underrun"] == []
+
+
+def test_a_producer_faster_than_real_time_is_not_taken_for_a_late_one() -> None:
+    """Chunks ahead of real-time pace (a voice made faster than it speaks) teach
+    no lateness: the hold-back comes down as for a steady one."""
+    h = Harness(max_preroll_ms=120)
+    for i in range(12):
+        realtime(h, f"fast{i}", 20, [-5 * k for k in range(20)])
+    assert h.feed.preroll_frames <= 15 + 1
 
 
 def test_underrun_grows_the_preroll_to_ride_it_out_next_time() -> None:

@@ -12,8 +12,10 @@ import contextlib
 import itertools
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -314,17 +316,28 @@ SERVE_FAKE = """
 import asyncio, sys
 from tests.fakes.cartesia_server import FakeCartesiaServer
 
-async def main(chunk_ms, first_s, lateness_s, seed):
+async def report(server, path):
+    told = 0
+    while True:
+        await asyncio.sleep(0.02)
+        if len(server.overshoots) > told:
+            with open(path, "a") as f:
+                f.writelines(f"{s}\\n" for s in server.overshoots[told:])
+            told = len(server.overshoots)
+
+async def main(chunk_ms, first_s, lateness_s, seed, path):
     async with FakeCartesiaServer() as server:
         server.realtime = True
         server.chunk_ms = chunk_ms
         server.slow_first_chunk_s = first_s
         server.max_lateness_s = lateness_s
         server.rng.seed(seed)
+        reporter = asyncio.create_task(report(server, path))
         print(server.port, server.api_key, next(iter(server.voices)), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        reporter.cancel()
 
-asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))
+asyncio.run(main(int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
 """
 
 
@@ -335,6 +348,14 @@ class FakeCartesiaProcess:
     port: int
     api_key: str
     voice: str
+    report: Path
+    """One line per paced message: the most (s) a chunk went out after its due
+    time, the machine's own lateness beyond the one asked for."""
+
+    def overshoots_ms(self) -> list[float]:
+        """Per message paced so far (written within ~20 ms of its end)."""
+        lines = self.report.read_text().split() if self.report.exists() else []
+        return [float(s) * 1000 for s in lines]
 
 
 def _favoured() -> None:
@@ -351,12 +372,13 @@ def fake_cartesia_process(
     what the server sends. It runs at the daemon's favoured nice value (when
     allowed), so other programs on the machine delay its chunks no more than
     the lateness it was asked for."""
+    report = Path(tempfile.mkdtemp(prefix="tts-fake-")) / "overshoots"
     proc = subprocess.Popen(
         [
             sys.executable,
             "-c",
             SERVE_FAKE,
-            *map(str, (chunk_ms, first_chunk_s, max_lateness_s, seed)),
+            *map(str, (chunk_ms, first_chunk_s, max_lateness_s, seed, report)),
         ],
         cwd=Path(__file__).resolve().parents[2],
         stdin=subprocess.PIPE,
@@ -367,7 +389,8 @@ def fake_cartesia_process(
     try:
         assert proc.stdout is not None
         port, key, voice = proc.stdout.readline().split()
-        yield FakeCartesiaProcess(int(port), key, voice)
+        yield FakeCartesiaProcess(int(port), key, voice, report)
     finally:
         proc.kill()
         proc.wait()
+        shutil.rmtree(report.parent, ignore_errors=True)

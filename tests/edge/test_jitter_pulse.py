@@ -9,12 +9,14 @@ What the feed cannot hide is a device that itself runs dry (a machine
 overloaded by other programs): the device buffers are made larger than the
 default here for that, and a silence is only accepted where PortAudio
 reported an underflow. A measurement during which the whole process was
-starved (no thread of it ran for 15 ms) is taken again; if every attempt
-was, the test is skipped, saying so.
+starved (no thread of it ran for 15 ms), or during which the server sent a
+chunk 10 ms later than the lateness it drew, is taken again; if every
+attempt was, the test is skipped, saying so.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -42,6 +44,10 @@ STARVED_MS = 15.0
 """A measurement during which no thread of this process could run for this long
 (a machine overloaded by other programs) is taken again, at most ATTEMPTS
 times: the hold-back keeps ~10 ms above the lateness it learned, no more."""
+SERVER_LATE_MS = 10.0
+"""Likewise when the server itself sent a chunk this much later than the
+lateness it drew (its process kept waiting by the machine): the test is of
+lateness up to 30 ms, not of whatever else a loaded machine adds."""
 FRAMES_PER_BUFFER = 1024
 """~23 ms device buffers: enough to ride out the scheduling of a test machine
 shared with other suites (256 underflows there, in the sound server itself),
@@ -74,10 +80,13 @@ async def test_late_chunks_leave_no_silence_inside_a_message(
         for attempt in range(ATTEMPTS):
             tag, mark = f"a{attempt}m", len(stack.events)
             underflows_before = getattr(output, "underflows", 0)
+            paced_before = len(late_server.overshoots_ms())
             with StallProbe() as probe:
                 heard, silences, _ = await measure_dropouts(
                     stack, pulse_recorder, MESSAGES, text=TEXT, tag=tag
                 )
+            await asyncio.sleep(0.05)  # (the server writes its report every 20 ms)
+            server_late = max(late_server.overshoots_ms()[paced_before:], default=0.0)
             device_underflows = getattr(output, "underflows", 0) - underflows_before
             underruns = [e for e in stack.events[mark:] if e["event"] == logs.AUDIO_UNDERRUN]
             finished = stack.ids(logs.TTS_FINISHED)[-MESSAGES:]
@@ -85,15 +94,16 @@ async def test_late_chunks_leave_no_silence_inside_a_message(
             print(
                 f"\nsilences at the sink {ms} ms, device underflows {device_underflows}, "
                 f"feed underruns {[e['ms'] for e in underruns]}, "
-                f"process starved up to {probe.worst_ms:.0f} ms"
+                f"process starved up to {probe.worst_ms:.0f} ms, "
+                f"server late beyond its draw by up to {server_late:.0f} ms"
             )
             clean = not underruns and len(silences) <= device_underflows
-            if clean or probe.worst_ms < STARVED_MS:
+            if clean or (probe.worst_ms < STARVED_MS and server_late < SERVER_LATE_MS):
                 break
-            print(f"attempt {attempt + 1}: the machine starved this process; measuring again")
+            print(f"attempt {attempt + 1}: the machine starved this test; measuring again")
         else:
             pytest.skip(
-                f"the machine starved this process in all {ATTEMPTS} attempts: "
+                f"the machine starved this test in all {ATTEMPTS} attempts: "
                 "a jitter buffer cannot be judged through that"
             )
     assert finished == [f"{tag}{i}" for i in range(MESSAGES)]

@@ -99,6 +99,8 @@ class FakeCartesiaServer:
     `cancel_delay_s`,
     `realtime` (chunk i due `i * chunk_ms` after the first: the pace of a live voice),
     `max_lateness_s` (each paced chunk up to this much late, at random, drawn from `rng`),
+    `overshoots` (per paced message, the most a chunk went out after its due time:
+    the machine's lateness, beyond the one asked for),
     `drop_socket_mid_message` (one-shot), `close_idle_after_s`, `fail_next()`,
     `api_keys`, `voices`, `models`. Counters: `connections`, `contexts`, `cancels`,
     `drops`, `idle_closes`, `rejected_handshakes`, `late_chunks_sent` (sent after a
@@ -121,6 +123,7 @@ class FakeCartesiaServer:
         self.realtime = False
         self.max_lateness_s = 0.0
         self.rng = random.Random(0)
+        self.overshoots: list[float] = []
         self.late_chunks_after_cancel = 2
         self.cancel_delay_s = 0.0
         self.cancelled_ids: list[str] = []
@@ -344,6 +347,7 @@ class FakeCartesiaServer:
         late_left = self.late_chunks_after_cancel
         loop = asyncio.get_running_loop()
         t0 = loop.time()
+        overshoot, due = 0.0, t0
         for index, piece in enumerate(pieces):
             if index and self.chunk_delay_s:
                 await asyncio.sleep(self.chunk_delay_s)
@@ -372,6 +376,10 @@ class FakeCartesiaServer:
                     "context_id": context.context_id,
                 }
             )
+            if self.realtime:
+                overshoot = max(overshoot, loop.time() - due)
+        if self.realtime:
+            self.overshoots.append(overshoot)
         return not context.cancelled
 
     def _cancel_contexts(self, session: _Session) -> None:
