@@ -101,6 +101,8 @@ class Feed(FeedMachine):
         Most a streamed segment is held back before it starts (0: never).
     on_event:
         Called with each :class:`FeedEvent`, from the pulling thread.
+    clock:
+        Seconds, monotonic: what the producer's pace is measured against.
     """
 
     def __init__(
@@ -180,38 +182,20 @@ class Feed(FeedMachine):
                 raise FeedError(f"write after end of segment {message_id!r}")
             if len(seg.buf) + len(pcm) > self._max_segment_bytes:
                 return False
-            if seg.first_write is None and pcm:
-                seg.first_write = self._frames_pulled
-                seg.first_clock = now
-            elif seg.first_clock is not None:
-                self._learn_pace(seg, now)
-                if seg.measured and not seg.starving and not self._paused:
-                    # slack left when this chunk came: the lateness it had to ride
-                    # out, counted from the earliest chunk's pace (_learn_pace)
-                    late = seg.delay - len(seg.buf) // self._bpf + seg.ahead
-                    if seg.worst is None or late > seg.worst:
-                        seg.worst = late
-                        self.jitter.observe(late)
+            if pcm:
+                if seg.first_write is None:
+                    seg.first_write = self._frames_pulled
+                seg.arrived(now, self.fmt.sample_rate)
+            if seg.measured and not seg.starving and not self._paused:
+                # slack left when this chunk came: the lateness it had to ride
+                # out, counted from the earliest chunk's pace (Segment.arrived)
+                late = seg.delay - len(seg.buf) // self._bpf + seg.ahead
+                if seg.worst is None or late > seg.worst:
+                    seg.worst = late
+                    self.jitter.observe(late)
             seg.buf += pcm
             seg.written += len(pcm) // self._bpf
             return True
-
-    def _learn_pace(self, seg: Segment, now: float) -> None:
-        """Track the chunk that came earliest for its place in the audio, by the clock.
-
-        The slack measured at each write counts lateness from the *first*
-        chunk's pace; when the first was itself late (a random draw like any
-        other), a later chunk at the same lateness finds slack to spare and the
-        hold-back learned would be too small for the next message, whose first
-        chunk may be on time. Counting from the earliest chunk seen so far
-        before it (the largest rise in lateness, not the spread: a producer
-        faster than real time only ever gets earlier, and teaches nothing)
-        removes that luck. By the clock, not the device: a stalled device must
-        not make chunks look early.
-        """
-        assert seg.first_clock is not None
-        elapsed = (now - seg.first_clock) * self.fmt.sample_rate
-        seg.ahead = max(seg.ahead, seg.written - elapsed)
 
     def end(self, message_id: str) -> bool:
         """Mark a segment complete; False if it is no longer in the feed."""
@@ -375,23 +359,6 @@ class Feed(FeedMachine):
             return self.jitter.target_frames
 
     # ---- internals (lock held) -----------------------------------------
-
-    def _find(self, message_id: str) -> Segment | None:
-        for seg in self._segments:
-            if seg.message_id == message_id:
-                return seg
-        return None
-
-    def _head_started(self) -> Segment | None:
-        if self._segments and self._segments[0].started:
-            return self._segments[0]
-        return None
-
-    def _take_pending(self) -> list[FeedEvent]:
-        events = self._pending
-        if events:
-            self._pending = []
-        return events
 
     def _start_cut(self, seg: Segment) -> None:
         """Move the sounding segment to the fade-out slot, keeping one ramp of it."""

@@ -52,6 +52,25 @@ class FeedMachine:
     _pending: list[FeedEvent]
     _zeros: memoryview
 
+    # ---- lookups (lock held), shared with the control side ----------------
+
+    def _find(self, message_id: str) -> Segment | None:
+        for seg in self._segments:
+            if seg.message_id == message_id:
+                return seg
+        return None
+
+    def _head_started(self) -> Segment | None:
+        if self._segments and self._segments[0].started:
+            return self._segments[0]
+        return None
+
+    def _take_pending(self) -> list[FeedEvent]:
+        events = self._pending
+        if events:
+            self._pending = []
+        return events
+
     def _end_segment(self, seg: Segment, kind: FeedEventKind, frame: int) -> None:
         """Report a segment's end (its underrun first) and learn from its delivery."""
         if seg.silent:

@@ -73,7 +73,7 @@ class Segment:
     starving: bool = False
     first_write: int | None = None  # frames pulled when its first audio landed
     delay: int = 0  # frames it sounds behind its producer (hold-back + silences)
-    first_clock: float | None = None  # the feed's clock (s) when its first audio landed
+    first_clock: float | None = None  # the feed's clock (s) when its first write came
     written: int = 0  # frames written so far
     ahead: float = 0.0  # frames its earliest chunk so far beat the first one's pace, by the clock
     measured: bool = False  # its slack tells the delivery lateness (streamed, undisturbed)
@@ -81,6 +81,25 @@ class Segment:
     dry_since: int = 0
     first_dry: int | None = None
     silent: int = 0  # frames of silence inside it (completed dry spells)
+
+    def arrived(self, now: float, sample_rate: int) -> None:
+        """A write came at ``now`` (the feed's clock, s): track the chunk that came
+        earliest for its place in the audio.
+
+        The slack measured at each write counts lateness from the *first*
+        chunk's pace; when the first was itself late (a random draw like any
+        other), a later chunk as late finds slack to spare and the hold-back
+        learned would be too small for the next message, whose first chunk may
+        be on time. Counting from the earliest chunk before it (the largest
+        rise in lateness, not the spread: a producer faster than real time only
+        ever gets earlier, and teaches nothing) removes that luck. By the
+        clock, not the device: a stalled device must not make chunks look early.
+        """
+        if self.first_clock is None:
+            self.first_clock = now
+            return
+        elapsed = (now - self.first_clock) * sample_rate
+        self.ahead = max(self.ahead, self.written - elapsed)
 
 
 @dataclass(slots=True)
