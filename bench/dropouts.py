@@ -78,14 +78,22 @@ async def run_once(
                 e.get("first_audio_ms") for e in stack.events if e["event"] == "tts.started"
             ]
             output = stack.player.output
-            device = (getattr(output, "underflows", 0), getattr(output, "scheduling", ""))
+            device = (
+                getattr(output, "underflows", 0),
+                getattr(output, "scheduling", ""),
+                getattr(output, "reopens", 0),
+            )
+            lost = [(e["event"], e.get("reason", "")) for e in stack.events if "lost" in e["event"]]
     if verbose:
         ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
         print(f"{label}: heard {heard} messages, silences ms {ms}")
         print(f"{label}: audio.underrun events {[(e['id'], e['ms']) for e in underruns]}")
         print(f"{label}: first audio ms {np.round(first_ms, 1).tolist()}")
         print(f"{label}: of which the engine ms {[round(ms or 0) for ms in engine_ms]}")
-        print(f"{label}: device underflows {device[0]}, callback thread scheduling {device[1]}")
+        print(
+            f"{label}: device underflows {device[0]}, callback thread scheduling {device[1]}, "
+            f"reopened {device[2]} times {lost}"
+        )
     if heard != count:
         print(f"warning: {label}: heard {heard} messages, played {count}", file=sys.stderr)
     return len(silences), heard, first_ms

@@ -9,11 +9,12 @@ frames buffered just before each write) and learns the lateness ``j = d -
 slack`` it must ride out; an underrun of ``s`` frames is lateness ``d + s``.
 
 The hold-back (``target``) follows the worst lateness seen, plus a safety
-margin: it grows at once after an underrun or a near miss and, once a few
-messages in a row came without one, shrinks by a small step per message
-(never below the worst of the last few messages), so one bad spell on a busy
-machine does not cost first-audio time forever. Pure arithmetic on frame
-counts: the feed calls it under its lock.
+margin: it grows at once after an underrun or a near miss and, after each
+message that came without one, shrinks by half its excess over the worst of
+the last few messages (at least a small step; never below that worst), so one
+bad spell on a busy machine does not cost first-audio time forever, and the
+first guess is gone within a few messages. Pure arithmetic on frame counts:
+the feed calls it under its lock.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ MIN_MS: Final = 15.0
 SAFETY_MS: Final = 10.0
 """Slack kept above the worst lateness seen (at least; a quarter above it when larger)."""
 SHRINK_MS: Final = 4.0
-"""Taken off the remembered lateness per message streamed without a near miss:
-~15 messages to come down from a 60 ms spell, ~5 from the first guess."""
-STEADY_MESSAGES: Final = 2
-"""Messages in a row below the remembered lateness before it shrinks at all:
-one calm message says little about the next."""
+"""Taken off the remembered lateness at least, per message streamed without a
+near miss (half the excess over the recent worst when that is more)."""
+STEADY_MESSAGES: Final = 1
+"""Messages in a row below the remembered lateness before it shrinks: the
+recent worst (RECENT_MESSAGES) is what keeps a calm message from fooling it."""
 RECENT_MESSAGES: Final = 6
 """Never shrinks below the worst lateness of this many last messages: a voice
 late by up to 30 ms at random shows 25 in one message and 30 in the next."""
@@ -85,4 +86,6 @@ class JitterEstimate:
             return
         self._steady += 1
         if self._steady >= STEADY_MESSAGES:
-            self.lateness = max(max(self._recent), self.lateness - self._shrink, 0.0)
+            floor = max(self._recent)
+            step = max(self._shrink, (self.lateness - floor) / 2)
+            self.lateness = max(floor, self.lateness - step, 0.0)
