@@ -40,6 +40,7 @@ from ..core.playback import (
 )
 from .devices import FRAMES_PER_BUFFER
 from .feed import CUT, FINISHED, LOST, LOW, STARTED, UNDERRUN, Feed, FeedEvent
+from .heap import QuietCollector
 from .outputs import Output, open_output
 from .pcm import PcmFormat
 from .pump import WIND_DOWN_S, Pump
@@ -117,6 +118,9 @@ class Player:
         self._winding: set[asyncio.Task[None]] = set()  # stopped pumps still cleaning up
         self._serial = itertools.count(1)
         self._committed: list[str] = []  # message ids in the feed, in play order
+        self.heap = QuietCollector(self._idle)
+        """Full garbage collections, run while nothing sounds (:mod:`.heap`)."""
+        self._heap_task: asyncio.Task[None] | None = None
 
     def attach(self, notify: Callable[[Report], object]) -> None:
         """Send every report to `notify` (the conductor's inbox): its one consumer."""
@@ -139,8 +143,14 @@ class Player:
         if self.voices is not None:
             await self.voices.start()
         self.output.start()
+        self.heap.start()
+        self._heap_task = asyncio.create_task(self.heap.run(), name="heap")
 
     async def close(self) -> None:
+        if self._heap_task is not None:
+            self._heap_task.cancel()
+            self._heap_task = None
+        self.heap.stop()
         self.feed.cut_all()
         for pump in list(self._pumps.values()):
             self._stop(pump)
@@ -154,6 +164,9 @@ class Player:
                 await asyncio.wait_for(engine.close(), WIND_DOWN_S)
         if self.voices is not None:
             await self.voices.close()
+
+    def _idle(self) -> bool:
+        return self.feed.sounding is None and not self.feed.queued
 
     def engines_for(self, message: Message) -> list[Any]:
         """The message's voice alias and its fallbacks; else the engines, as ever."""

@@ -8,6 +8,7 @@ truncation and fallback are all read from what was "heard".
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import wave
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 from streamer_tts import logs
+from streamer_tts.audio.heap import CHECK_S, EVERY_S, IDLE_S, NO_AUTOMATIC_FULL
 from streamer_tts.audio.player import Player
 from streamer_tts.conductor import Conductor
 from streamer_tts.core.admission import Admission
@@ -306,3 +308,16 @@ async def test_a_failing_report_consumer_never_breaks_the_player(tmp_path: Path)
         await player.close()
     assert [type(r) for r in got] == [Started, Low, Finished]
     assert player.committed == ()
+
+
+async def test_the_player_takes_full_collections_over_while_it_plays(rig: Rig) -> None:
+    """While it owns the device, full collections are the player's (audio/heap.py):
+    automatic ones are off, and it runs one itself once idle."""
+    heap = rig.player.heap
+    assert gc.get_threshold()[2] == NO_AUTOMATIC_FULL
+    assert heap.tick() is False  # started just now: not yet due
+    heap._last -= EVERY_S  # (as if the interval had passed)
+    await asyncio.sleep(IDLE_S + 3 * CHECK_S)  # idle all along
+    assert heap.collections == 1, "the player's own task ran it"
+    await rig.player.close()
+    assert gc.get_threshold()[2] != NO_AUTOMATIC_FULL
