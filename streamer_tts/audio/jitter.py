@@ -35,12 +35,10 @@ SAFETY_MS: Final = 10.0
 SHRINK_MS: Final = 4.0
 """Taken off the remembered lateness at least, per message streamed without a
 near miss (half the excess over the recent worst when that is more)."""
-STEADY_MESSAGES: Final = 1
-"""Messages in a row below the remembered lateness before it shrinks: the
-recent worst (RECENT_MESSAGES) is what keeps a calm message from fooling it."""
 RECENT_MESSAGES: Final = 6
 """Never shrinks below the worst lateness of this many last messages: a voice
-late by up to 30 ms at random shows 25 in one message and 30 in the next."""
+late by up to 30 ms at random shows 25 in one message and 30 in the next: this
+memory, not a count of calm messages, keeps one calm message from fooling it."""
 
 
 class JitterEstimate:
@@ -54,7 +52,6 @@ class JitterEstimate:
         self._shrink = SHRINK_MS * self._per_ms
         self.lateness = max(0.0, (START_MS - SAFETY_MS) * self._per_ms)
         """Worst lateness remembered (frames); decays while delivery is steady."""
-        self._steady = 0  # messages in a row below it
         self._recent: deque[float] = deque(maxlen=RECENT_MESSAGES)
 
     @property
@@ -72,7 +69,6 @@ class JitterEstimate:
         late = min(lateness_frames, float(self.max_frames))
         if late >= self.lateness:
             self.lateness = late
-            self._steady = 0
 
     def segment_done(self, worst_lateness_frames: float | None) -> None:
         """A streamed segment ended; ``None`` if it told nothing (whole, paused, lost)."""
@@ -82,10 +78,7 @@ class JitterEstimate:
         self._recent.append(worst)
         if worst >= self.lateness:
             self.lateness = worst
-            self._steady = 0
             return
-        self._steady += 1
-        if self._steady >= STEADY_MESSAGES:
-            floor = max(self._recent)
-            step = max(self._shrink, (self.lateness - floor) / 2)
-            self.lateness = max(floor, self.lateness - step, 0.0)
+        floor = max(self._recent)
+        step = max(self._shrink, (self.lateness - floor) / 2)
+        self.lateness = max(floor, self.lateness - step, 0.0)
