@@ -185,7 +185,7 @@ class Feed(FeedMachine):
             if pcm:
                 if seg.first_write is None:
                     seg.first_write = self._frames_pulled
-                seg.arrived(now, self.fmt.sample_rate)
+                seg.arrived(now, len(pcm) // self._bpf, self.fmt.sample_rate)
             if seg.measured and not seg.starving and not self._paused:
                 # slack left when this chunk came: the lateness it had to ride
                 # out, counted from the earliest chunk's pace (Segment.arrived)
@@ -194,7 +194,6 @@ class Feed(FeedMachine):
                     seg.worst = late
                     self.jitter.observe(late)
             seg.buf += pcm
-            seg.written += len(pcm) // self._bpf
             return True
 
     def end(self, message_id: str) -> bool:

@@ -82,9 +82,9 @@ class Segment:
     first_dry: int | None = None
     silent: int = 0  # frames of silence inside it (completed dry spells)
 
-    def arrived(self, now: float, sample_rate: int) -> None:
-        """A write came at ``now`` (the feed's clock, s): track the chunk that came
-        earliest for its place in the audio.
+    def arrived(self, now: float, frames: int, sample_rate: int) -> None:
+        """A write of ``frames`` came at ``now`` (the feed's clock, s): track the
+        chunk that came earliest for its place in the audio.
 
         The slack measured at each write counts lateness from the *first*
         chunk's pace; when the first was itself late (a random draw like any
@@ -97,9 +97,10 @@ class Segment:
         """
         if self.first_clock is None:
             self.first_clock = now
-            return
-        elapsed = (now - self.first_clock) * sample_rate
-        self.ahead = max(self.ahead, self.written - elapsed)
+        else:
+            elapsed = (now - self.first_clock) * sample_rate
+            self.ahead = max(self.ahead, self.written - elapsed)
+        self.written += frames
 
 
 @dataclass(slots=True)
