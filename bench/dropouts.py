@@ -14,6 +14,16 @@ N and K count silences (≥ 0.5 ms) inside messages at the sink; first-audio
 is message in -> first sound at the sink, the engine's 90 ms included (the
 larger p95 of the two runs).
 
+A second line says what the machine took meanwhile, to read the first by:
+
+    dropouts machine: cpu steal A% (quiet), B% (busy); stalls up to C ms (quiet), D ms (busy)
+
+Steal is the share of CPU time the hypervisor gave to other guests (from
+/proc/stat; 0 on bare metal): a virtual CPU held back for longer than the
+device buffer (~17 ms) is a dropout no player inside the guest can prevent.
+The stall is the latest wake-up of a thread of this process that asked to
+sleep 2 ms.
+
 Run: `.venv/bin/python bench/dropouts.py` (needs pulseaudio; `make bench` runs it).
 """
 
@@ -37,6 +47,7 @@ from tests.edge.stack import (
     RECORD_RATE,
     FakeCartesiaProcess,
     Stack,
+    StallProbe,
     fake_cartesia_process,
     measure_dropouts,
 )
@@ -45,6 +56,22 @@ CHUNK_MS = 40
 FIRST_CHUNK_S = 0.090
 GAP_MS = 300  # messages apart: silences shorter than half of it are inside one
 TEXT = "Thanks for the follow, friend!"  # 30 characters: 1.8 s of tone
+
+
+def cpu_times() -> tuple[int, int]:
+    """(steal, total) CPU time of the machine so far, in clock ticks (0, 0 off Linux)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    # user nice system idle iowait irq softirq steal [guest guest_nice: inside user]
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0
 
 
 def cartesia_engine(server: FakeCartesiaProcess, sample_rate: int) -> CartesiaEngine:
@@ -65,14 +92,18 @@ async def run_once(
     verbose: bool,
     label: str,
     frames_per_buffer: int = FRAMES_PER_BUFFER,
-) -> tuple[int, int, list[float]]:
+) -> tuple[int, int, list[float], tuple[float, float]]:
+    """(silences, messages heard, first-audio ms, (cpu steal %, worst stall ms))."""
     rate = native_rate("default", fallback_hz=RECORD_RATE)
     with fake_cartesia_process(chunk_ms=CHUNK_MS, first_chunk_s=FIRST_CHUNK_S) as server:
         engine = cartesia_engine(server, rate)
         async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer) as stack:
-            heard, silences, first_ms = await measure_dropouts(
-                stack, rec, count, text=TEXT, tag=label
-            )
+            before = cpu_times()
+            with StallProbe() as probe:
+                heard, silences, first_ms = await measure_dropouts(
+                    stack, rec, count, text=TEXT, tag=label
+                )
+            machine = (steal_percent(before, cpu_times()), probe.worst_ms)
             underruns = [e for e in stack.events if e["event"] == "audio.underrun"]
             engine_ms = [
                 e.get("first_audio_ms") for e in stack.events if e["event"] == "tts.started"
@@ -96,7 +127,7 @@ async def run_once(
         )
     if heard != count:
         print(f"warning: {label}: heard {heard} messages, played {count}", file=sys.stderr)
-    return len(silences), heard, first_ms
+    return len(silences), heard, first_ms, machine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,13 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     opts = {"verbose": args.verbose, "frames_per_buffer": args.frames_per_buffer}
     with private_pulse() as server, client_env(server), Recorder(server) as rec:
         rec.wait_ready()
-        quiet, _, first_quiet = asyncio.run(run_once(rec, m, label="quiet", **opts))
+        quiet, _, first_quiet, calm = asyncio.run(run_once(rec, m, label="quiet", **opts))
         with cpu_hogs(args.busy):
-            busy, _, first_busy = asyncio.run(run_once(rec, m, label="busy", **opts))
+            busy, _, first_busy, loaded = asyncio.run(run_once(rec, m, label="busy", **opts))
     p95 = max(float(np.percentile(first_quiet, 95)), float(np.percentile(first_busy, 95)))
     print(
         f"dropouts: {quiet} in {m} messages (quiet), {busy} in {m} messages "
         f"({args.busy} busy cores); first-audio p95 {p95:.0f} ms"
+    )
+    print(
+        f"dropouts machine: cpu steal {calm[0]:.1f}% (quiet), {loaded[0]:.1f}% (busy); "
+        f"stalls up to {calm[1]:.0f} ms (quiet), {loaded[1]:.0f} ms (busy)"
     )
     return 0
 
