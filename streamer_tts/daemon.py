@@ -256,6 +256,14 @@ async def serve(
     from .twitch.runner import TwitchDied
     from .twitch.scopes import TwitchStartError
 
+    # A stop or reload asked for while starting (systemd, Ctrl-C) is kept for
+    # when the start is done, never the default action that kills mid-way.
+    stop, reload_asked = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if config_path is not None:
+        loop.add_signal_handler(signal.SIGHUP, reload_asked.set)
     store: Journal | None = None
     try:
         if journal:
@@ -278,12 +286,10 @@ async def serve(
         if store is not None:
             store.close()
         return 1 if isinstance(e, TwitchDied) else 2
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     if config_path is not None:
         loop.add_signal_handler(signal.SIGHUP, _reload, daemon, config_path)
+        if reload_asked.is_set():
+            _reload(daemon, config_path)
     api = await _start_api(daemon, config) if config.api.enabled and store is not None else None
     daemon.api = api
     from .tips import start_all as start_tips

@@ -58,10 +58,10 @@ def write_config(
     return path
 
 
-async def start_daemon(config: Path, log: Path, ready_before: int) -> asyncio.subprocess.Process:
-    err = config.parent / f"daemon-{ready_before:02d}.err"
+async def spawn_daemon(config: Path, err: Path) -> asyncio.subprocess.Process:
+    """`bot.py run` in a process of its own, its stderr into ``err``."""
     with err.open("wb") as stderr:
-        proc = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             str(ROOT / "bot.py"),
             "run",
@@ -71,6 +71,11 @@ async def start_daemon(config: Path, log: Path, ready_before: int) -> asyncio.su
             stdout=asyncio.subprocess.DEVNULL,
             stderr=stderr,
         )
+
+
+async def start_daemon(config: Path, log: Path, ready_before: int) -> asyncio.subprocess.Process:
+    err = config.parent / f"daemon-{ready_before:02d}.err"
+    proc = await spawn_daemon(config, err)
     for _ in range(300):
         await asyncio.sleep(0.05)
         if log.exists() and sum(r["event"] == "bot.ready" for r in read_log(log)) > ready_before:

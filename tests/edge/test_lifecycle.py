@@ -11,14 +11,16 @@ import pytest
 import yaml
 
 from streamer_tts.twitch_sim import TwitchSim
-from tests.edge.daemon_proc import read_log, start_daemon, write_config
+from tests.edge.daemon_proc import read_log, spawn_daemon, start_daemon, write_config
 from tests.fakes import cartesia_server
 from tests.fakes.cartesia_server import FakeCartesiaServer
 
 pytestmark = pytest.mark.timeout(120)
 
 
-async def wait_for_event(log: Path, name: str, count: int = 1, timeout_s: float = 20, **match):
+async def wait_for_event(
+    log: Path, name: str, count: int = 1, timeout_s: float = 20, poll_s: float = 0.05, **match
+):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         found = [
@@ -28,7 +30,7 @@ async def wait_for_event(log: Path, name: str, count: int = 1, timeout_s: float 
         ]
         if len(found) >= count:
             return found
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(poll_s)
     raise AssertionError(f"no {name} {match} in the log")
 
 
@@ -55,6 +57,37 @@ async def test_sigterm_with_a_long_message_exits_within_the_bound(tmp_path: Path
         assert len(restored[0]["ids"]) == 1
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 15) == 0
+
+
+async def test_sigterm_while_starting_stops_in_order_and_keeps_the_paid_message(
+    tmp_path: Path,
+) -> None:
+    """systemd may stop (or reload) the daemon before it is ready: the stop
+    waits for the start to finish, never kills it half-way, and loses nothing
+    paid; the reload is done once started."""
+    log = tmp_path / "events.log"
+    async with TwitchSim() as sim, FakeCartesiaServer() as cart:
+        config = write_config(tmp_path, sim, cart, 0)  # 60 ms a character: a long message
+        proc = await start_daemon(config, log, ready_before=0)
+        await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 12)
+        await wait_for_event(log, "tts.started")
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 15) == 0
+        paid = (await wait_for_event(log, "tts.accepted"))[0]["id"]
+        for start in (1, 2):  # stopped while starting, then started again
+            proc = await spawn_daemon(config, tmp_path / f"start-{start}.err")
+            restored = await wait_for_event(
+                log, "tts.restored", count=start, timeout_s=30, poll_s=0.005
+            )
+            assert restored[-1]["ids"] == [paid]
+            if start == 2:  # a reload asked for while starting is done once started
+                proc.send_signal(signal.SIGHUP)
+                await wait_for_event(log, "config.reloaded", timeout_s=30)
+            proc.send_signal(signal.SIGTERM)  # within ms: Twitch is not even connected yet
+            assert await asyncio.wait_for(proc.wait(), 30) == 0, (
+                tmp_path / f"start-{start}.err"
+            ).read_text()[-2000:]
+            assert read_log(log)[-1]["event"] == "daemon.stopped"
 
 
 async def test_sighup_reloads_good_config_and_refuses_bad(
