@@ -16,13 +16,13 @@ larger p95 of the two runs).
 
 A second line says what the machine took meanwhile, to read the first by:
 
-    dropouts machine: cpu steal A% (quiet), B% (busy); stalls up to C ms (quiet), D ms (busy)
+    dropouts machine: cpu steal A% (quiet), B% (busy); freezes over D ms F (quiet), G (busy), ...
 
 Steal is the share of CPU time the hypervisor gave to other guests (from
-/proc/stat; 0 on bare metal): a virtual CPU held back for longer than the
-device buffer (~17 ms) is a dropout no player inside the guest can prevent.
-The stall is the latest wake-up of a thread of this process that asked to
-sleep 2 ms.
+/proc/stat; 0 on hardware of its own). A freeze is a wait, longer than the
+device buffer (D, ~17 ms), of a real-time process beside the benchmark that
+wakes every 10 ms: the whole machine stood still, a silence no player
+inside it can prevent (see bench/machine.py).
 
 Run: `.venv/bin/python bench/dropouts.py` (needs pulseaudio; `make bench` runs it).
 """
@@ -33,11 +33,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import FreezeProbe, cpu_times, steal_percent
 from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
@@ -47,7 +49,6 @@ from tests.edge.stack import (
     RECORD_RATE,
     FakeCartesiaProcess,
     Stack,
-    StallProbe,
     fake_cartesia_process,
     measure_dropouts,
 )
@@ -58,20 +59,12 @@ GAP_MS = 300  # messages apart: silences shorter than half of it are inside one
 TEXT = "Thanks for the follow, friend!"  # 30 characters: 1.8 s of tone
 
 
-def cpu_times() -> tuple[int, int]:
-    """(steal, total) CPU time of the machine so far, in clock ticks (0, 0 off Linux)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return 0, 0
-    # user nice system idle iowait irq softirq steal [guest guest_nice: inside user]
-    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
-
-
-def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
-    total = after[1] - before[1]
-    return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0
+class Machine(NamedTuple):
+    steal_percent: float
+    freezes: int
+    """Waits of a real-time process beside it longer than the device buffer."""
+    device_ms: float
+    worst_ms: float
 
 
 def cartesia_engine(server: FakeCartesiaProcess, sample_rate: int) -> CartesiaEngine:
@@ -92,18 +85,21 @@ async def run_once(
     verbose: bool,
     label: str,
     frames_per_buffer: int = FRAMES_PER_BUFFER,
-) -> tuple[int, int, list[float], tuple[float, float]]:
-    """(silences, messages heard, first-audio ms, (cpu steal %, worst stall ms))."""
+) -> tuple[int, int, list[float], Machine]:
+    """(silences, messages heard, first-audio ms, what the machine did meanwhile)."""
     rate = native_rate("default", fallback_hz=RECORD_RATE)
     with fake_cartesia_process(chunk_ms=CHUNK_MS, first_chunk_s=FIRST_CHUNK_S) as server:
         engine = cartesia_engine(server, rate)
         async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer) as stack:
             before = cpu_times()
-            with StallProbe() as probe:
+            with FreezeProbe() as probe:
                 heard, silences, first_ms = await measure_dropouts(
                     stack, rec, count, text=TEXT, tag=label
                 )
-            machine = (steal_percent(before, cpu_times()), probe.worst_ms)
+            device_ms = 2 * frames_per_buffer * 1000 / rate  # what the device holds
+            machine = Machine(
+                steal_percent(before, cpu_times()), probe.over(device_ms), device_ms, probe.worst_ms
+            )
             underruns = [e for e in stack.events if e["event"] == "audio.underrun"]
             engine_ms = [
                 e.get("first_audio_ms") for e in stack.events if e["event"] == "tts.started"
@@ -118,6 +114,7 @@ async def run_once(
     if verbose:
         ms = [round((b - a) * 1000 / RECORD_RATE, 1) for a, b in silences]
         print(f"{label}: heard {heard} messages, silences ms {ms}")
+        print(f"{label}: the machine froze for ms {[w for w in probe.waits_ms if w > device_ms]}")
         print(f"{label}: audio.underrun events {[(e['id'], e['ms']) for e in underruns]}")
         print(f"{label}: first audio ms {np.round(first_ms, 1).tolist()}")
         print(f"{label}: of which the engine ms {[round(ms or 0) for ms in engine_ms]}")
@@ -156,8 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         f"({args.busy} busy cores); first-audio p95 {p95:.0f} ms"
     )
     print(
-        f"dropouts machine: cpu steal {calm[0]:.1f}% (quiet), {loaded[0]:.1f}% (busy); "
-        f"stalls up to {calm[1]:.0f} ms (quiet), {loaded[1]:.0f} ms (busy)"
+        f"dropouts machine: cpu steal {calm.steal_percent:.1f}% (quiet), "
+        f"{loaded.steal_percent:.1f}% (busy); freezes over {calm.device_ms:.0f} ms "
+        f"{calm.freezes} (quiet), {loaded.freezes} (busy), "
+        f"longest {max(calm.worst_ms, loaded.worst_ms):.0f} ms"
     )
     return 0
 
