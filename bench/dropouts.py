@@ -20,8 +20,8 @@ A second line says what the machine took meanwhile, to read the first by:
 
 Steal is the share of CPU time the hypervisor gave to other guests (from
 /proc/stat; 0 on hardware of its own). A freeze is a wait, longer than the
-device buffer (D, ~17 ms), of a real-time process beside the benchmark that
-wakes every 10 ms: the whole machine stood still, a silence no player
+device buffer (D, ~17 ms), of a real-time process on a CPU beside the
+benchmark that wakes every 25 ms: that CPU stood still, a silence no player
 inside it can prevent (see bench/machine.py).
 
 Run: `.venv/bin/python bench/dropouts.py` (needs pulseaudio; `make bench` runs it).

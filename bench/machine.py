@@ -4,12 +4,14 @@ On a virtual machine the hypervisor may hold the guest's virtual CPUs back,
 for other guests' work ("steal", counted in /proc/stat) or by waking an idle
 one late (counted nowhere). Every thread of the guest waits then, real-time
 ones too; a wait longer than the device buffer is a silence that no player
-inside the guest can prevent. A real-time process of its own, waking every
-10 ms, measures those waits apart from anything the daemon does.
+inside the guest can prevent. A real-time process of its own on each CPU,
+waking every 25 ms, measures those waits apart from anything the daemon
+does (one CPU may be held while the other runs on).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -18,6 +20,7 @@ from typing import Final
 PROBE: Final = """
 import os, sys, time
 try:
+    os.sched_setaffinity(0, {int(sys.argv[3])})
     os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(sys.argv[1])))
 except (OSError, AttributeError):
     pass
@@ -31,9 +34,12 @@ while True:
         print(f"{late_ms:.1f}", flush=True)
     last = now
 """
-PERIOD_S: Final = 0.010
-"""Wakes 100 times a second: below the device callback's ~115, so the probe
-keeps the CPUs from idling no more than the player itself does."""
+PERIOD_S: Final = 0.025
+"""Wakes 40 times a second on each CPU, few beside the ~230 of the sound path
+itself (device callback, sound server client), so the probes hardly keep a
+CPU from idling (a virtual CPU woken from idle may come late: the probes
+must not hide that). A freeze longer than this always meets a wake-up; one
+of 17 ms, two times in three."""
 PRIORITY: Final = 10
 """The device callback thread's (SCHED_FIFO 10): the probe never preempts it."""
 
@@ -54,40 +60,51 @@ def steal_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
     return 100.0 * (after[0] - before[0]) / total if total > 0 else 0.0
 
 
+def _cpus() -> list[int]:
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return [0]
+
+
 class FreezeProbe:
-    """Waits of a real-time process beside the benchmark, in ms (those of 5 ms or more)."""
+    """Waits of a real-time process on each CPU beside the benchmark, in ms
+    (those of 5 ms or more, all CPUs together)."""
 
     def __init__(self) -> None:
         self.waits_ms: list[float] = []
-        self._proc: subprocess.Popen[str] | None = None
-        self._reader: threading.Thread | None = None
+        self._procs: list[subprocess.Popen[str]] = []
+        self._readers: list[threading.Thread] = []
 
     def __enter__(self) -> FreezeProbe:
-        self._proc = subprocess.Popen(
-            [sys.executable, "-c", PROBE, str(PRIORITY), str(PERIOD_S)],
-            stdout=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, name="freeze-probe", daemon=True)
-        self._reader.start()
+        for cpu in _cpus():
+            proc = subprocess.Popen(
+                [sys.executable, "-c", PROBE, str(PRIORITY), str(PERIOD_S), str(cpu)],
+                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )
+            reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
+            reader.start()
+            self._procs.append(proc)
+            self._readers.append(reader)
         return self
 
-    def _read(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
-        for line in self._proc.stdout:
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
             self.waits_ms.append(float(line))
 
     def __exit__(self, *_exc: object) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-        if self._reader is not None:
-            self._reader.join(timeout=5)
+        for proc in self._procs:
+            proc.kill()
+            proc.wait()
+        for reader in self._readers:
+            reader.join(timeout=5)
 
     @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+    def pids(self) -> list[int]:
+        return [p.pid for p in self._procs]
 
     def over(self, ms: float) -> int:
         return sum(w > ms for w in self.waits_ms)
