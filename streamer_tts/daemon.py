@@ -343,6 +343,7 @@ async def _start_api(daemon: Daemon, config: Config) -> ControlApi | None:
     metrics = Metrics(
         primary_engine=daemon.player.engines[0].name,
         depth=lambda: {str(p): n for p, n in daemon.admission.queue.depth().items()},
+        device_underflows=lambda: int(getattr(daemon.player.output, "underflows", 0)),
     )
     api = ControlApi(
         daemon.conductor,

@@ -2,7 +2,8 @@
 
 Every number comes from an event already logged (accepted, rejected,
 started, failed, silenced, twitch.connected), so the metrics can never
-disagree with the log; queue depth is read from the core when scraped.
+disagree with the log; queue depth is read from the core when scraped, and
+the device's underflows (too many to log one by one) from the output.
 One registry per daemon, so tests and two daemons never share counters.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from .. import logs
@@ -39,8 +40,29 @@ class _QueueDepth(Collector):
         yield family
 
 
+class _DeviceUnderflows(Collector):
+    """The device ran out of audio because the player came too late (a machine
+    too busy to run it), apart from `tts_audio_underruns` (the voice came late)."""
+
+    def __init__(self, count: Callable[[], int]) -> None:
+        self.count = count
+
+    def collect(self) -> Iterable[Metric]:
+        yield CounterMetricFamily(
+            "tts_device_underflows",
+            "Times the sound device ran out of audio (the machine kept the player waiting)",
+            value=self.count(),
+        )
+
+
 class Metrics:
-    def __init__(self, *, primary_engine: str, depth: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(
+        self,
+        *,
+        primary_engine: str,
+        depth: Callable[[], Mapping[str, int]],
+        device_underflows: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.primary = primary_engine
         self.registry = CollectorRegistry()
         r = self.registry
@@ -87,6 +109,7 @@ class Metrics:
             registry=r,
         )
         r.register(_QueueDepth(depth))
+        r.register(_DeviceUnderflows(device_underflows))
 
     def observe(self, record: dict[str, Any]) -> None:
         """An event-log listener: turn one event into figures."""

@@ -202,6 +202,7 @@ async def test_metrics_and_stats_table(api: Api) -> None:
     assert "tts_time_to_first_audio_seconds_count" in text
     assert "tts_skip_latency_seconds_count 1.0" in text
     assert 'tts_queue_depth{priority="low"}' in text
+    assert "tts_device_underflows_total 0.0" in text  # a paced output never runs dry
     table = stats_table(text)
     assert "tts_messages_accepted{source=api}" in table and "observed" in table
 

@@ -105,3 +105,12 @@ async def test_a_stall_is_one_underrun_event_counted_in_metrics(tmp_path: Path) 
     assert names.index(logs.AUDIO_UNDERRUN) < names.index(logs.TTS_FINISHED)
     assert b"tts_audio_underruns_total 1.0" in metrics.render()
     assert player.feed.preroll_frames > preroll_before, "the hold-back did not grow"
+
+
+def test_device_underflows_are_read_from_the_output_when_scraped() -> None:
+    underflows = [0]
+    metrics = Metrics(primary_engine="x", depth=dict, device_underflows=lambda: underflows[0])
+    assert b"tts_device_underflows_total 0.0" in metrics.render()
+    underflows[0] = 3  # the device callback counts; a scrape reads it then
+    assert b"tts_device_underflows_total 3.0" in metrics.render()
+    assert b"tts_audio_underruns_total 0.0" in metrics.render()  # a different thing
