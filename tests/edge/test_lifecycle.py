@@ -34,18 +34,26 @@ async def wait_for_event(
     raise AssertionError(f"no {name} {match} in the log")
 
 
+async def stop_while_a_long_paid_message_sounds(
+    tmp_path: Path, sim: TwitchSim, cart: FakeCartesiaServer, log: Path
+) -> tuple[Path, int, float]:
+    """Start the daemon, cheer ~16 s of speech, SIGTERM it once that sounds:
+    (its config, its exit code, seconds from the signal to the exit)."""
+    config = write_config(tmp_path, sim, cart, 0)  # 60 ms a character: a long message
+    proc = await start_daemon(config, log, ready_before=0)
+    await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 12)
+    await wait_for_event(log, "tts.started")
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(proc.wait(), 15)
+    return config, code, time.monotonic() - t0
+
+
 async def test_sigterm_with_a_long_message_exits_within_the_bound(tmp_path: Path) -> None:
     log = tmp_path / "events.log"
     async with TwitchSim() as sim, FakeCartesiaServer() as cart:
-        config = write_config(tmp_path, sim, cart, 0)  # 60 ms a character: a long message
-        proc = await start_daemon(config, log, ready_before=0)
-        # ~16 s of speech: a stop that waited for it would far exceed the bound
-        await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 12)
-        await wait_for_event(log, "tts.started")
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(proc.wait(), 15)
-        took_s = time.monotonic() - t0
+        # a stop that waited for the message would far exceed the bound
+        config, code, took_s = await stop_while_a_long_paid_message_sounds(tmp_path, sim, cart, log)
         assert code == 0
         # stop_grace_seconds is 1 in this config; closing sockets and the journal
         # takes the rest (generous: a loaded 2-core machine is slow to exit)
@@ -67,12 +75,8 @@ async def test_sigterm_while_starting_stops_in_order_and_keeps_the_paid_message(
     paid; the reload is done once started."""
     log = tmp_path / "events.log"
     async with TwitchSim() as sim, FakeCartesiaServer() as cart:
-        config = write_config(tmp_path, sim, cart, 0)  # 60 ms a character: a long message
-        proc = await start_daemon(config, log, ready_before=0)
-        await sim.cheer("whale", 1000, "Cheer1000 " + "a very long thank you " * 12)
-        await wait_for_event(log, "tts.started")
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 15) == 0
+        config, code, _ = await stop_while_a_long_paid_message_sounds(tmp_path, sim, cart, log)
+        assert code == 0
         paid = (await wait_for_event(log, "tts.accepted"))[0]["id"]
         for start in (1, 2):  # stopped while starting, then started again
             proc = await spawn_daemon(config, tmp_path / f"start-{start}.err")
