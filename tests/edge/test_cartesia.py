@@ -114,7 +114,7 @@ async def test_cancel_discards_late_chunks_and_the_next_message_works(
 async def test_cancel_wakes_a_consumer_waiting_for_the_first_chunk(
     server: FakeCartesiaServer, engine: CartesiaEngine
 ) -> None:
-    server.slow_first_chunk_s = 1.0
+    server.slow_first_chunk_s = 3.0
     synthesis = engine.synthesize(TEXT)
     consumer = asyncio.create_task(collect(synthesis))
     await asyncio.sleep(0.1)
@@ -122,8 +122,9 @@ async def test_cancel_wakes_a_consumer_waiting_for_the_first_chunk(
     started_s = time.monotonic()
     await synthesis.cancel()
 
-    assert await asyncio.wait_for(consumer, 0.5) == b""
-    assert time.monotonic() - started_s < 0.5
+    # well before the first chunk would come, with room for a loaded machine
+    assert await asyncio.wait_for(consumer, 1.5) == b""
+    assert time.monotonic() - started_s < 1.5
     assert synthesis.first_chunk_s is None
 
 
@@ -185,7 +186,7 @@ async def test_dropped_socket_fails_fast_and_the_next_message_reconnects(
         await collect(engine.synthesize(LONG_TEXT))
 
     # The socket watcher reports at once, well before the 2 s chunk timeout.
-    assert time.monotonic() - started_s < 0.5
+    assert time.monotonic() - started_s < 1.5
     assert server.drops == 1
     server.chunk_delay_s = 0.0
     assert await collect(engine.synthesize(TEXT)) == tone_pcm(TEXT, RATE_HZ)

@@ -76,9 +76,11 @@ async def test_an_engine_slow_to_wind_down_holds_nothing_up() -> None:
             t0 = time.monotonic()
             rig.conductor.submit(Skip(by=MOD))
             await rig.wait("cut", f"slow{i}")
-            assert (rig.cut_at[f"slow{i}"] - t0) < 0.05
+            # far below the 5 s wind-down, with room for a loaded machine's
+            # stalls (the cut's own latency is measured by `make bench`)
+            assert (rig.cut_at[f"slow{i}"] - t0) < 1.0
             if i < 2:  # the next one sounds at once, though the last cancel is still running
-                await rig.wait(logs.TTS_STARTED, f"slow{i + 1}", timeout_s=1.0)
+                await rig.wait(logs.TTS_STARTED, f"slow{i + 1}", timeout_s=2.5)
         assert engine.wound_down == 0  # none of the 5 s wind-downs was waited for
         t0 = time.monotonic()
     # closing waits for the wind-downs, bounded
