@@ -24,6 +24,12 @@ device buffer (D, ~17 ms), of a real-time process on a CPU beside the
 benchmark that wakes every 25 ms: that CPU stood still, a silence no player
 inside it can prevent (see bench/machine.py).
 
+With ``--hold MS`` it instead plays the messages once on a machine whose
+CPUs are all held for MS ms every ``--hold-every`` s (`bench.machine.MachineHold`),
+the freezes a hypervisor makes, on purpose and alike on every run, and prints:
+
+    dropouts held: N in M messages, every CPU held H ms every P s; first-audio p95 X ms
+
 Run: `.venv/bin/python bench/dropouts.py` (needs pulseaudio; `make bench` runs it).
 """
 
@@ -33,13 +39,13 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import FreezeProbe, cpu_times, steal_percent
+from bench.machine import FreezeProbe, MachineHold, cpu_times, steal_percent
 from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.speech.cartesia import CartesiaEngine
@@ -134,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--frames-per-buffer", type=int, default=FRAMES_PER_BUFFER, help="device buffer"
     )
+    parser.add_argument(
+        "--hold", type=float, metavar="MS", help="only one run, every CPU held MS ms at a time"
+    )
+    parser.add_argument("--hold-every", type=float, default=2.0, metavar="S", help="with --hold")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if not pulse_available():
@@ -142,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(0.001)  # as the daemon does
     m = args.messages
     opts = {"verbose": args.verbose, "frames_per_buffer": args.frames_per_buffer}
+    if args.hold is not None:
+        return held(args.hold, args.hold_every, m, opts)
     with private_pulse() as server, client_env(server), Recorder(server) as rec:
         rec.wait_ready()
         quiet, _, first_quiet, calm = asyncio.run(run_once(rec, m, label="quiet", **opts))
@@ -158,6 +170,28 @@ def main(argv: list[str] | None = None) -> int:
         f"{calm.freezes} (quiet), {loaded.freezes} (busy), "
         f"longest {max(calm.worst_ms, loaded.worst_ms):.0f} ms"
     )
+    return 0
+
+
+def held(hold_ms: float, every_s: float, m: int, opts: dict[str, Any]) -> int:
+    """One run on a machine held on purpose (see the module doc)."""
+    with (
+        private_pulse() as server,
+        client_env(server),
+        Recorder(server) as rec,
+        MachineHold(hold_ms, every_s) as hold,
+    ):
+        if not hold.realtime:
+            print("bench/dropouts.py --hold needs real-time scheduling (root or LimitRTPRIO)")
+            return 1
+        rec.wait_ready()
+        silences, _, first, machine = asyncio.run(run_once(rec, m, label="held", **opts))
+    print(
+        f"dropouts held: {silences} in {m} messages, every CPU held {hold_ms:g} ms "
+        f"every {every_s:g} s; first-audio p95 {float(np.percentile(first, 95)):.0f} ms"
+    )
+    if opts["verbose"]:
+        print(f"held: freezes over {machine.device_ms:.0f} ms {machine.freezes}")
     return 0
 
 

@@ -7,6 +7,10 @@ ones too; a wait longer than the device buffer is a silence that no player
 inside the guest can prevent. A real-time process of its own on each CPU,
 waking every 25 ms, measures those waits apart from anything the daemon
 does (one CPU may be held while the other runs on).
+
+`MachineHold` makes such freezes on purpose, the same on every run: what a
+player does about them can then be compared without waiting for the
+hypervisor's bad minutes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from typing import Final
 
 PROBE: Final = """
@@ -42,6 +47,25 @@ must not hide that). A freeze longer than this always meets a wake-up; one
 of 17 ms, two times in three."""
 PRIORITY: Final = 10
 """The device callback thread's (SCHED_FIFO 10): the probe never preempts it."""
+
+
+HOLDER: Final = """
+import os, sys, time
+try:
+    os.sched_setaffinity(0, {int(sys.argv[3])})
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(99))
+    print("fifo", flush=True)
+except (OSError, AttributeError):
+    print("normal", flush=True)
+hold, period, start = float(sys.argv[1]), float(sys.argv[2]), float(sys.argv[4])
+n = 1
+while True:
+    time.sleep(max(0.0, start + n * period - time.monotonic()))
+    end = time.monotonic() + hold
+    while time.monotonic() < end:
+        pass
+    n += 1
+"""
 
 
 def cpu_times() -> tuple[int, int]:
@@ -112,3 +136,48 @@ class FreezeProbe:
     @property
     def worst_ms(self) -> float:
         return max(self.waits_ms, default=0.0)
+
+
+class MachineHold:
+    """Every CPU held at once for ``hold_ms`` every ``period_s``: a freeze of the
+    whole machine, as a hypervisor makes one, on purpose.
+
+    One SCHED_FIFO 99 spinner per CPU, pinned, all starting their holds at
+    the same monotonic instants: nothing else runs there meanwhile (the sound
+    server, the device callback and the probes neither). Linux's real-time
+    throttling still leaves 5% of each second to the rest. :attr:`realtime`
+    is False when real-time scheduling was refused: the holds then only
+    compete, and prove nothing.
+    """
+
+    def __init__(self, hold_ms: float, period_s: float) -> None:
+        if not 0 < hold_ms < period_s * 1000 / 2:
+            raise ValueError("hold_ms must be above 0 and under half the period")
+        self.hold_ms = hold_ms
+        self.period_s = period_s
+        self.realtime = False
+        self._procs: list[subprocess.Popen[str]] = []
+
+    def __enter__(self) -> MachineHold:
+        start = time.monotonic() + 0.2
+        for cpu in _cpus():
+            proc = subprocess.Popen(
+                [
+                    sys.executable, "-c", HOLDER,
+                    str(self.hold_ms / 1000), str(self.period_s), str(cpu), str(start),
+                ],
+                stdout=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                text=True,
+            )  # fmt: skip
+            self._procs.append(proc)
+        answers = [p.stdout.readline().strip() if p.stdout else "" for p in self._procs]
+        self.realtime = all(a == "fifo" for a in answers)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for proc in self._procs:
+            proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
