@@ -91,12 +91,15 @@ async def run_once(
     verbose: bool,
     label: str,
     frames_per_buffer: int = FRAMES_PER_BUFFER,
+    output: str = "default",
 ) -> tuple[int, int, list[float], Machine]:
     """(silences, messages heard, first-audio ms, what the machine did meanwhile)."""
     rate = native_rate("default", fallback_hz=RECORD_RATE)
     with fake_cartesia_process(chunk_ms=CHUNK_MS, first_chunk_s=FIRST_CHUNK_S) as server:
         engine = cartesia_engine(server, rate)
-        async with Stack(engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer) as stack:
+        async with Stack(
+            engine, gap_ms=GAP_MS, frames_per_buffer=frames_per_buffer, output=output
+        ) as stack:
             before = cpu_times()
             with FreezeProbe() as probe:
                 heard, silences, first_ms = await measure_dropouts(
@@ -115,6 +118,7 @@ async def run_once(
                 getattr(output, "underflows", 0),
                 getattr(output, "scheduling", ""),
                 getattr(output, "reopens", 0),
+                getattr(output, "splices", 0),
             )
             lost = [(e["event"], e.get("reason", "")) for e in stack.events if "lost" in e["event"]]
     if verbose:
@@ -126,7 +130,7 @@ async def run_once(
         print(f"{label}: of which the engine ms {[round(ms or 0) for ms in engine_ms]}")
         print(
             f"{label}: device underflows {device[0]}, callback thread scheduling {device[1]}, "
-            f"reopened {device[2]} times {lost}"
+            f"reopened {device[2]} times {lost}, spliced {device[3]} times"
         )
     if heard != count:
         print(f"warning: {label}: heard {heard} messages, played {count}", file=sys.stderr)
@@ -144,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         "--hold", type=float, metavar="MS", help="only one run, every CPU held MS ms at a time"
     )
     parser.add_argument("--hold-every", type=float, default=2.0, metavar="S", help="with --hold")
+    parser.add_argument("--output", default="default", help="audio.output (default, pulse)")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     if not pulse_available():
@@ -151,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     sys.setswitchinterval(0.001)  # as the daemon does
     m = args.messages
-    opts = {"verbose": args.verbose, "frames_per_buffer": args.frames_per_buffer}
+    opts = {
+        "verbose": args.verbose,
+        "frames_per_buffer": args.frames_per_buffer,
+        "output": args.output,
+    }
     if args.hold is not None:
         return held(args.hold, args.hold_every, m, opts)
     with private_pulse() as server, client_env(server), Recorder(server) as rec:

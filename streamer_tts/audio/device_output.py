@@ -9,15 +9,11 @@ outputs because all of this (threads, scheduling, PortAudio) is device-only.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from streamer_tts import logs
 from streamer_tts.audio.devices import (
     DEFAULT_DEVICE,
     FRAMES_PER_BUFFER,
@@ -27,8 +23,9 @@ from streamer_tts.audio.devices import (
     new_pyaudio,
     output_devices,
 )
-from streamer_tts.audio.health import Health
+from streamer_tts.audio.health import DeviceHealth
 from streamer_tts.audio.pcm import SAMPLE_WIDTH_BYTES
+from streamer_tts.audio.realtime import boost_this_thread, tune_threads
 
 if TYPE_CHECKING:
     from streamer_tts.audio.feed import Feed
@@ -44,76 +41,12 @@ STALL_S: Final = 1.0
 Far above any scheduling hiccup (callbacks come every ~6 ms), well within 2 s."""
 STARTUP_GRACE_S: Final = 1.5
 """A freshly opened PulseAudio stream takes ~0.7 s to its first callback."""
-RT_PRIORITY: Final = 10
-"""SCHED_FIFO priority asked for the device callback thread (PulseAudio asks rtkit
-for 5 to 20 for its clients): with CPU-bound programs beside the daemon, an
-ordinary thread wakes too late for ~12 ms of device buffer."""
-NICE_FALLBACK: Final = -10
-"""Without permission for real-time scheduling, at least a better nice value."""
 RETRY_FIRST_S: Final = 0.5
 RETRY_MAX_S: Final = 5.0
 """Reopen attempts back off from RETRY_FIRST_S, doubling, to at most this."""
 
 
-def _boost_this_thread() -> str:
-    """Ask for real-time scheduling for the calling (device callback) thread.
-
-    Linux applies both calls to the calling thread only. Refused without
-    CAP_SYS_NICE or an RLIMIT_RTPRIO / RLIMIT_NICE allowance (a systemd unit's
-    ``LimitRTPRIO=``): then the thread stays as it was, which still works on
-    an idle machine.
-    """
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
-        return "fifo"
-    except (OSError, AttributeError):
-        pass
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE_FALLBACK)
-        return "nice"
-    except (OSError, AttributeError):
-        return "normal"
-
-
-SOUND_THREADS: Final = ("threaded-ml",)
-"""Threads of sound libraries in this process that carry our audio: libpulse's
-mainloop (PortAudio -> ALSA pulse plugin -> PulseAudio) must wake as promptly
-as the callback, or the server's buffer runs dry all the same."""
-
-
-def _tune_threads() -> None:
-    """Real-time scheduling for the sound libraries' own threads, nice
-    :data:`NICE_FALLBACK` for every other thread of ours (Linux; best effort).
-
-    The callback needs the interpreter lock to run at all. A thread of ours
-    holding it while a game or an encoder takes the CPU keeps the callback
-    waiting (for 10 to 40 ms on 2 busy cores), longer than the device can
-    wait. Threads started later inherit the main thread's nice value.
-    """
-    try:
-        tids = os.listdir("/proc/self/task")
-    except OSError:
-        return
-    for tid in map(int, tids):
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            with open(f"/proc/self/task/{tid}/comm") as f:
-                sound = f.read().strip() in SOUND_THREADS
-            if sound:
-                with contextlib.suppress(OSError, AttributeError):
-                    os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
-                    continue
-            if os.getpriority(os.PRIO_PROCESS, tid) > NICE_FALLBACK:
-                os.setpriority(os.PRIO_PROCESS, tid, NICE_FALLBACK)
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-class PyAudioOutput(Health):
+class PyAudioOutput(DeviceHealth):
     """A PortAudio callback stream that plays whatever the feed yields.
 
     The callback only pulls from the feed (into its reused buffer): a cut is
@@ -151,7 +84,6 @@ class PyAudioOutput(Health):
         """Set if the callback failed; the stream is then aborted (and reopened)."""
         self.reopens = 0
         """Times the device was reopened after a loss."""
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._boosted = False
         self.scheduling = ""
         """How the callback thread is scheduled: "fifo", "nice" or "normal"."""
@@ -168,7 +100,7 @@ class PyAudioOutput(Health):
         with self._lock:
             if self._stream is not None or self._watcher is not None:
                 return
-            self._loop = _running_loop()
+            self._bind_loop()
             try:
                 self._open()
             except OutputError as exc:
@@ -202,7 +134,7 @@ class PyAudioOutput(Health):
             self._boosted = False  # a new stream has a new callback thread
             self.error = None
             self._stream.start_stream()
-            _tune_threads()  # the sound server client's thread exists by now
+            tune_threads()  # the sound server client's thread exists by now
         except OutputError:
             self._release()
             raise
@@ -218,7 +150,7 @@ class PyAudioOutput(Health):
         self._last_pull = time.monotonic()
         if not self._boosted:
             self._boosted = True
-            self.scheduling = _boost_this_thread()
+            self.scheduling = boost_this_thread()
         if status & pyaudio.paOutputUnderflow:
             self.underflows += 1
         try:  # PyAudio takes only bytes: pull() fills a reused buffer, copies it once
@@ -266,28 +198,6 @@ class PyAudioOutput(Health):
         if stalled_s > STALL_S:
             return f"the device took no audio for {stalled_s:.1f} s"
         return None
-
-    def _emit(self, event: str, **fields: object) -> None:
-        """Log on the event loop that started us (log listeners live there)."""
-        loop = self._loop
-        if loop is None:
-            logs.emit(event, **fields)
-        elif not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(lambda: logs.emit(event, **fields))
-
-    def _lose(self, problem: str) -> None:
-        self._release()
-        self._feed.device_lost()
-        self._set_lost(True)
-        self._emit(logs.AUDIO_LOST, error=f"{self.name}: {problem}")
-
-    def _restore(self) -> None:
-        after_s = round(self.lost_for_s(), 1)
-        self.reopens += 1
-        self._feed.device_restored()
-        self._set_lost(False)
-        self._emit(logs.AUDIO_RESTORED, output=self.name, after_s=after_s)
 
     # ---- closing ------------------------------------------------------------------
 

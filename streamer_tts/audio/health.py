@@ -7,14 +7,20 @@ speaker is stuck in silence whatever the output is.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Protocol
 
+from streamer_tts import logs
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["Health", "Output"]
+    from streamer_tts.audio.feed import Feed
+
+__all__ = ["DeviceHealth", "Health", "Output"]
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +73,49 @@ class Health:
                 listener(lost)
             except Exception:
                 log.exception("output health listener failed")
+
+
+class DeviceHealth(Health):
+    """Losing and regaining a real device (both device outputs): the feed is
+    told, listeners are called, and ``audio.lost`` / ``audio.restored`` are
+    logged on the event loop that started the output."""
+
+    _feed: Feed
+    _loop: asyncio.AbstractEventLoop | None = None
+    reopens: int = 0
+    """Times the device was reopened after a loss."""
+
+    @property
+    def name(self) -> str:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def _bind_loop(self) -> None:
+        """Remember the running event loop (if any): the log listeners live there."""
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+
+    def _emit(self, event: str, **fields: object) -> None:
+        loop = self._loop
+        if loop is None:
+            logs.emit(event, **fields)
+        elif not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(lambda: logs.emit(event, **fields))
+
+    def _lose(self, problem: str) -> None:
+        self._release()
+        self._feed.device_lost()
+        self._set_lost(True)
+        self._emit(logs.AUDIO_LOST, error=f"{self.name}: {problem}")
+
+    def _restore(self) -> None:
+        after_s = round(self.lost_for_s(), 1)
+        self.reopens += 1
+        self._feed.device_restored()
+        self._set_lost(False)
+        self._emit(logs.AUDIO_RESTORED, output=self.name, after_s=after_s)

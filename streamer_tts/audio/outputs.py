@@ -9,6 +9,10 @@ and never decides anything: cutting, pausing and gaps all happen inside
   server restarted, stream aborted) it notices within :data:`STALL_S` plus one
   check, logs ``audio.lost``, reopens it with capped backoff, logs
   ``audio.restored`` and pulls from the same feed again.
+- :class:`PulseOutput`: a PulseAudio/PipeWire stream, pulled like the device
+  and written up to ~150 ms ahead with what the feed will return, so a machine
+  that holds the player back for longer than a device buffer is not heard
+  (:mod:`.pulse_output`). ``default`` when a sound server is there.
 - :class:`WavFileOutput`: a thread pacing itself on ``time.monotonic()`` and
   writing what a listener would have heard, silence included, to a WAV file.
 - :class:`NullOutput`: the same pacing, audio discarded (dry runs).
@@ -35,7 +39,9 @@ from streamer_tts.audio.devices import (
     native_rate,
 )
 from streamer_tts.audio.health import Output
+from streamer_tts.audio.libpulse import server_configured
 from streamer_tts.audio.paced import NullOutput, WavFileOutput
+from streamer_tts.audio.pulse_output import PulseOutput
 
 if TYPE_CHECKING:
     from streamer_tts.audio.feed import Feed
@@ -46,6 +52,7 @@ __all__ = [
     "NullOutput",
     "Output",
     "OutputError",
+    "PulseOutput",
     "PyAudioOutput",
     "WavFileOutput",
     "find_output_device",
@@ -64,8 +71,11 @@ def open_output(
 ) -> Output:
     """Build (not start) the output named by a config spec.
 
-    ``"default"`` or a device-name substring: a sound device; ``"none"``:
-    discard; ``"file:PATH.wav"``: record to a WAV file.
+    ``"default"``: the sound server's default sink when a PulseAudio or
+    PipeWire server is there (:class:`PulseOutput`, written ahead), else the
+    default device; ``"pulse:SINK"``: that sink; a device-name substring: that
+    device (PortAudio); ``"none"``: discard; ``"file:PATH.wav"``: record to a
+    WAV file.
     """
     text = spec.strip()
     if not text:
@@ -77,6 +87,12 @@ def open_output(
         if not path:
             raise OutputError("output 'file:' needs a path, e.g. file:out.wav")
         return WavFileOutput(feed, path)
+    lowered = text.lower()
+    if (lowered in ("default", "pulse") and server_configured()) or lowered.startswith("pulse:"):
+        sink = text.partition(":")[2].strip() or None
+        return PulseOutput(
+            feed, sink=sink, frames_per_buffer=frames_per_buffer, wait_for_device=wait_for_device
+        )
     return PyAudioOutput(
         feed, device=text, frames_per_buffer=frames_per_buffer, wait_for_device=wait_for_device
     )

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 
 from streamer_tts import logs
-from streamer_tts.audio.device_output import NICE_FALLBACK
 from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.audio.outputs import native_rate
 from streamer_tts.audio.player import Player
+from streamer_tts.audio.realtime import NICE_FALLBACK
 from streamer_tts.conductor import Conductor
 from streamer_tts.core.admission import Admission
 from streamer_tts.core.events import ChatTTS, Cheer, Role, Skip, User
@@ -82,13 +82,14 @@ class Stack:
     frames_per_buffer: int = FRAMES_PER_BUFFER
     events: list[dict[str, Any]] = field(default_factory=list)
     loudness_lufs: float | None = None  # the daemon's default is -18 (audio.loudness_lufs)
+    output: str = "default"
 
     async def __aenter__(self) -> Stack:
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(0.001)  # as the daemon does: keep the device callback fed
         self.player = Player(
             engines=[self.engine],
-            output="default",
+            output=self.output,
             notify=lambda e: None,
             sample_rate=native_rate("default", fallback_hz=RECORD_RATE),
             gap_ms=self.gap_ms,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from streamer_tts.audio import device_output
+from streamer_tts.audio import realtime
 from streamer_tts.audio.devices import FRAMES_PER_BUFFER
 from streamer_tts.config.schema import Audio
 
@@ -38,7 +38,7 @@ def test_every_thread_is_favoured_but_never_made_less_favoured() -> None:
     ready.wait()
     before = {name: os.getpriority(os.PRIO_PROCESS, tid) for name, tid in tids.items()}
     try:
-        device_output._tune_threads()
+        realtime.tune_threads()
         after = {name: os.getpriority(os.PRIO_PROCESS, tid) for name, tid in tids.items()}
     finally:
         done.set()
@@ -46,6 +46,6 @@ def test_every_thread_is_favoured_but_never_made_less_favoured() -> None:
             t.join()
     allowed = os.geteuid() == 0
     if "ordinary" in after:
-        assert after["ordinary"] == (device_output.NICE_FALLBACK if allowed else before["ordinary"])
+        assert after["ordinary"] == (realtime.NICE_FALLBACK if allowed else before["ordinary"])
     if "better" in after:
         assert after["better"] == before["better"] == -15

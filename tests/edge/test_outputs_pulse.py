@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.machine import MachineHold
 from streamer_tts.audio.feed import Feed, FeedEvent
 from streamer_tts.audio.outputs import (
     NullOutput,
     OutputError,
+    PulseOutput,
     PyAudioOutput,
     WavFileOutput,
     list_output_devices,
@@ -31,8 +33,9 @@ from streamer_tts.audio.outputs import (
     open_output,
 )
 from streamer_tts.audio.pcm import PcmFormat
+from streamer_tts.audio.pulse_output import LEAD_MS
 from tests.edge.pulse import PulseServer, Recorder
-from tests.edge.sound_analysis import audible_regions, last_audible_frame, tone
+from tests.edge.sound_analysis import audible_regions, inner_silences, last_audible_frame, tone
 
 pytestmark = pytest.mark.sound
 
@@ -43,17 +46,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class Live:
-    """A feed played by a real PyAudio callback stream, with its events queued.
+    """A feed played by a real device output, with its events queued: a
+    PortAudio callback stream ("pyaudio") or a sound-server stream written
+    ahead ("pulse").
 
     The feed runs at the device's native rate, as the daemon should (see
     :func:`native_rate`): that is the configuration whose latency we promise.
     """
 
-    def __init__(self, device: str = "default") -> None:
-        self.rate = native_rate(device, fallback_hz=RATE)
+    def __init__(self, kind: str = "pyaudio") -> None:
+        self.rate = native_rate("default", fallback_hz=RATE)
         self.events: queue.Queue[FeedEvent] = queue.Queue()
         self.feed = Feed(PcmFormat(self.rate), gap_ms=0, on_event=self.events.put)
-        self.output = PyAudioOutput(self.feed, device=device)
+        self.output: PyAudioOutput | PulseOutput = (
+            PulseOutput(self.feed) if kind == "pulse" else PyAudioOutput(self.feed)
+        )
 
     def play(self, mid: str, pcm: bytes) -> None:
         self.feed.begin(mid)
@@ -68,9 +75,9 @@ class Live:
                 return event
 
 
-@pytest.fixture(scope="module")
-def live(pulse_server: PulseServer) -> Iterator[Live]:
-    player = Live()
+@pytest.fixture(scope="module", params=["pyaudio", "pulse"])
+def live(pulse_server: PulseServer, request: pytest.FixtureRequest) -> Iterator[Live]:
+    player = Live(request.param)
     player.output.start()
     yield player
     player.output.close()
@@ -132,9 +139,35 @@ def test_cut_is_silent_at_the_sink_within_50ms(live: Live, pulse_recorder: Recor
     p50, p95 = np.percentile(latencies_ms, [50, 95])
     print(f"\nskip heard at sink: {np.round(latencies_ms, 1).tolist()} ms")
     print(f"p50 {p50:.1f}, p95 {p95:.1f} ms at {live.rate} Hz, 256-frame buffers,")
-    print(f"PortAudio output latency {live.output.latency_s * 1000:.1f} ms")
+    print(f"{live.output.name} output latency {live.output.latency_s * 1000:.1f} ms")
     assert min(latencies_ms) > 0, "sound stopped before the cut: clock alignment is wrong"
     assert p95 < SKIP_BUDGET_MS
+
+
+def test_pause_lands_at_once_and_resume_loses_nothing(live: Live, pulse_recorder: Recorder) -> None:
+    """Pausing a message already written ahead (pulse) takes it back from the server."""
+    splices = getattr(live.output, "splices", 0)
+    begin = time.monotonic()
+    live.play("paused", tone(440, live.rate, live.rate))  # 1 s
+    live.wait("started", "paused")
+    time.sleep(0.3)
+    paused_at = time.monotonic()
+    live.feed.pause()
+    time.sleep(0.4)
+    live.feed.resume()
+    live.wait("finished", "paused")
+    end = time.monotonic() + 0.1
+    pulse_recorder.wait_covered(end)
+    samples = pulse_recorder.samples()
+    start = pulse_recorder.time_frame(begin)
+    heard = samples[start : pulse_recorder.time_frame(end)]
+    regions = audible_regions(heard, RATE)
+    assert len(regions) == 2, regions
+    assert abs(sum(b - a for a, b in regions) / RATE - 1.0) < 0.03  # nothing lost or repeated
+    held_ms = (pulse_recorder.heard_time(start + regions[0][1]) - paused_at) * 1000
+    assert 0 < held_ms < SKIP_BUDGET_MS, f"the pause was heard {held_ms:.0f} ms after it came"
+    if isinstance(live.output, PulseOutput):
+        assert live.output.splices > splices, "the audio written ahead was not taken back"
 
 
 def test_missing_device_is_one_clear_error(pulse_server: PulseServer) -> None:
@@ -224,10 +257,16 @@ def test_null_output_consumes_in_real_time() -> None:
     assert abs(feed.frames_pulled / RATE - 0.5) < 0.05
 
 
-def test_open_output_specs(tmp_path: Path) -> None:
+def test_open_output_specs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     feed = Feed(FMT, gap_ms=0)
     assert isinstance(open_output("none", feed), NullOutput)
-    assert isinstance(open_output("default", feed), PyAudioOutput)
+    for name in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "XDG_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(open_output("default", feed), PyAudioOutput)  # no sound server here
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nowhere")
+    assert isinstance(open_output("default", feed), PulseOutput)
+    sink = open_output("pulse:tts_sink", feed)
+    assert isinstance(sink, PulseOutput) and sink.name == "pulse:tts_sink"
     assert isinstance(open_output("Headset", feed), PyAudioOutput)
     wav = open_output(f"file:{tmp_path / 'x.wav'}", feed)
     assert isinstance(wav, WavFileOutput) and wav.name.endswith("x.wav")
@@ -235,3 +274,42 @@ def test_open_output_specs(tmp_path: Path) -> None:
     for bad in ("", "file:", f"file:{tmp_path / 'missing' / 'x.wav'}"):
         with pytest.raises(OutputError):
             open_output(bad, feed)
+
+
+def _silences_while_held(lead_ms: float, rec: Recorder) -> tuple[list[float], bool]:
+    """Inner silences (ms) of a 2.4 s tone played by a sound-server output with
+    ``lead_ms`` written ahead, every CPU held 40 ms every 0.4 s meanwhile."""
+    rate = native_rate("default", fallback_hz=RATE)
+    events: queue.Queue[FeedEvent] = queue.Queue()
+    feed = Feed(PcmFormat(rate), gap_ms=0, on_event=events.put)
+    out = PulseOutput(feed, lead_ms=lead_ms)
+    out.start()
+    try:
+        time.sleep(0.3)
+        with MachineHold(hold_ms=40, period_s=0.4) as hold:
+            begin = time.monotonic()
+            feed.begin("held")
+            feed.write("held", tone(500, rate * 12 // 5, rate))
+            feed.end("held")
+            while events.get(timeout=10).kind != "finished":
+                pass
+        end = time.monotonic() + 0.1
+    finally:
+        out.close()
+    rec.wait_covered(end)
+    heard = rec.samples()[rec.time_frame(begin) : rec.time_frame(end)]
+    _, silences = inner_silences(heard, RATE, quiet=0.3 * 32767 / 20, between_ms=300)
+    return [round((b - a) * 1000 / RATE, 1) for a, b in silences], hold.realtime
+
+
+def test_written_ahead_a_held_machine_is_not_heard(
+    pulse_server: PulseServer, pulse_recorder: Recorder
+) -> None:
+    """A virtual machine's host holds every CPU now and then, for longer than a
+    device buffer: the server plays on from what was written ahead."""
+    bare, realtime = _silences_while_held(0.0, pulse_recorder)
+    assert realtime, "real-time scheduling refused: the holds cannot preempt anything"
+    ahead, _ = _silences_while_held(LEAD_MS, pulse_recorder)
+    print(f"\nsilences with every CPU held 40 ms: {bare} ms bare, {ahead} ms written ahead")
+    assert bare, "without a lead the holds left no silence: they prove nothing here"
+    assert not ahead
