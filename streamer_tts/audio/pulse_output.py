@@ -50,6 +50,8 @@ QUANTA_PER_BUFFER: Final = 4
 KEEP_MS: Final = 50.0
 """Audio kept behind the server's read point, to write again after a flush."""
 SPLICE_TIMEOUT_S: Final = 1.0
+STALL_S: Final = 1.0
+"""The server taking nothing for this long (stopped, hung) means the output is lost."""
 RETRY_FIRST_S: Final = 0.5
 RETRY_MAX_S: Final = 5.0
 
@@ -91,6 +93,7 @@ class PulseOutput(DeviceHealth):
         self._ring = bytearray()
         self._ring_at = 0
         self._underflows_before = 0
+        self._last_reading, self._moved_at = -1, 0.0
         self.splices = 0
         """Times the stream was flushed and written again (a cut, a pause, a dry spell)."""
         self.reopens = 0
@@ -144,6 +147,7 @@ class PulseOutput(DeviceHealth):
             raise OutputError(f"cannot open output {self.name}: {exc}") from exc
         self._pulled = self._written = self._ring_at = 0
         self._ring.clear()
+        self._last_reading, self._moved_at = -1, time.monotonic()
         self._stream = stream
         tune_threads()
 
@@ -201,6 +205,11 @@ class PulseOutput(DeviceHealth):
             writable = stream.writable()
             held = stream.buffer_bytes - writable
         reading = self._written - held  # where the server takes from now
+        now = time.monotonic()
+        if reading != self._last_reading:
+            self._last_reading, self._moved_at = reading, now
+        elif now - self._moved_at > STALL_S:
+            raise PulseError(f"the sound server took no audio for {now - self._moved_at:.1f} s")
         quantum = self._quantum * self._bpf
         before = self._written
         while self._pulled - reading < self._base and not self._stop.is_set():

@@ -111,7 +111,7 @@ class Twitch(Strict):
 
 
 class Audio(Strict):
-    output: str = "default"  # default | none | a device-name substring | file:PATH.wav
+    output: str = "default"  # default | pulse:SINK | none | a device-name substring | file:PATH.wav
     gap_ms: Annotated[int, Field(ge=0, le=10_000)] = 300
     max_message_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     volume: Annotated[float, Field(ge=0, le=2)] = 1.0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import queue
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -34,7 +35,7 @@ from streamer_tts.audio.outputs import (
 )
 from streamer_tts.audio.pcm import PcmFormat
 from streamer_tts.audio.pulse_output import LEAD_MS
-from tests.edge.pulse import PulseServer, Recorder
+from tests.edge.pulse import PulseServer, Recorder, client_env, private_pulse
 from tests.edge.sound_analysis import audible_regions, inner_silences, last_audible_frame, tone
 
 pytestmark = pytest.mark.sound
@@ -313,3 +314,32 @@ def test_written_ahead_a_held_machine_is_not_heard(
     print(f"\nsilences with every CPU held 40 ms: {bare} ms bare, {ahead} ms written ahead")
     assert bare, "without a lead the holds left no silence: they prove nothing here"
     assert not ahead
+
+
+def test_a_hung_sound_server_is_lost_then_restored() -> None:
+    """A sound server that stops taking audio (here: SIGSTOP) is a lost device,
+    reported within ~1 s; once it runs again the output reconnects by itself."""
+    with private_pulse() as server, client_env(server):
+        out = PulseOutput(Feed(PcmFormat(44100), gap_ms=0))
+        changes: list[bool] = []
+        out.on_health(changes.append)
+        out.start()
+        try:
+            time.sleep(0.5)
+            assert out.healthy
+            os.kill(server.process.pid, signal.SIGSTOP)
+            stopped_at = time.monotonic()
+            try:
+                while out.healthy and time.monotonic() - stopped_at < 10:
+                    time.sleep(0.05)
+                lost_after_s = time.monotonic() - stopped_at
+            finally:
+                os.kill(server.process.pid, signal.SIGCONT)
+            deadline = time.monotonic() + 30
+            while not out.healthy and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            out.close()
+    assert changes[:2] == [True, False], changes
+    assert lost_after_s < 3.0
+    assert out.reopens == 1
