@@ -148,10 +148,9 @@ class Feed(FeedMachine):
         self._out = bytearray()  # pull()'s reusable output buffer
         self._out_view = memoryview(self._out)
         self._zeros = memoryview(b"")  # silence to copy from, as long as the longest pull
-        self.on_cut: Callable[[int], None] | None = None
-        """Called (outside the lock, from the cutting thread) with the pull position
-        at which a sounding segment was cut: an output that wrote audio ahead of
-        the speaker drops what is past the speaker (:mod:`.pulse_output`)."""
+        self.on_cut: Callable[[], None] | None = None
+        """Called (outside the lock) when a sounding segment is cut: an output that
+        wrote audio ahead of the speaker takes it back (:mod:`.pulse_output`)."""
 
     # ---- producer side -------------------------------------------------
 
@@ -229,10 +228,9 @@ class Feed(FeedMachine):
             else:
                 self._segments.remove(seg)
             events = self._take_pending()
-            at = self._frames_pulled
         self._emit_all(events)
-        if sounding:
-            self._tell_cut(at)
+        if sounding and self.on_cut is not None:
+            self.on_cut()
         return True
 
     def cut_all(self) -> bool:
@@ -246,19 +244,10 @@ class Feed(FeedMachine):
                 self._start_cut(head)
             self._segments.clear()
             events = self._take_pending()
-            at = self._frames_pulled
         self._emit_all(events)
-        if sounding:
-            self._tell_cut(at)
+        if sounding and self.on_cut is not None:
+            self.on_cut()
         return True
-
-    def _tell_cut(self, at: int) -> None:
-        listener = self.on_cut
-        if listener is not None:
-            try:
-                listener(at)
-            except Exception:
-                log.exception("cut listener failed")
 
     def pause(self) -> None:
         """Fade out over ``ramp_ms`` and hold the position until :meth:`resume`.
@@ -336,34 +325,6 @@ class Feed(FeedMachine):
         if events:
             self._emit_all(events)
         return data
-
-    def peek(self, skip_frames: int, max_frames: int) -> bytes:
-        """A copy of the sounding segment's audio from ``skip_frames`` past the
-        pull position, at most ``max_frames``; empty unless what pulls return
-        there is plain audio (no fade under way, no cut, no pause, not lost).
-
-        For an output that writes ahead of the speaker what it expects the
-        coming pulls to return, and checks them against it (:mod:`.pulse_output`):
-        nothing here changes the feed.
-        """
-        with self._lock:
-            if (
-                self._paused
-                or self._pause_tail
-                or self._cutting is not None
-                or self._lost
-                or self._envelope is not None
-            ):
-                return b""
-            head = self._head_started()
-            if head is None or head.starving:
-                return b""
-            avail = len(head.buf) // self._bpf - self._ramp_frames  # the dry fade's
-            n = min(max_frames, avail - skip_frames)
-            if n <= 0:
-                return b""
-            start = skip_frames * self._bpf
-            return bytes(head.buf[start : start + n * self._bpf])
 
     # ---- observation ---------------------------------------------------
 

@@ -3,7 +3,8 @@
 Apart from :mod:`.feed` because it is the part that runs on the device thread
 in real time (the gap, the streaming hold-back, dry spells and their fades,
 the ``low`` and end reports); the feed's public methods only change the state
-this reads. Every method here runs with the feed's lock held.
+this reads. Every method here runs with the feed's lock held, but `peek`,
+which takes it: a look at what the coming pulls will render.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from streamer_tts.audio.segment import (
 )
 
 if TYPE_CHECKING:
+    import threading
     from collections import deque
 
     from streamer_tts.audio.jitter import JitterEstimate
@@ -51,6 +53,38 @@ class FeedMachine:
     _last_audio_end: int | None
     _pending: list[FeedEvent]
     _zeros: memoryview
+    _lock: threading.Lock
+    _lost: bool
+
+    # ---- looking ahead (takes the lock) -------------------------------------
+
+    def peek(self, skip_frames: int, max_frames: int) -> bytes:
+        """A copy of the sounding segment's audio from ``skip_frames`` past the
+        pull position, at most ``max_frames``; empty unless what pulls return
+        there is plain audio (no fade under way, no cut, no pause, not lost).
+
+        For an output that writes ahead of the speaker what it expects the
+        coming pulls to return, and checks them against it (:mod:`.pulse_output`):
+        nothing here changes the feed.
+        """
+        with self._lock:
+            if (
+                self._paused
+                or self._pause_tail
+                or self._cutting is not None
+                or self._lost
+                or self._envelope is not None
+            ):
+                return b""
+            head = self._head_started()
+            if head is None or head.starving:
+                return b""
+            avail = len(head.buf) // self._bpf - self._ramp_frames  # the dry fade's
+            n = min(max_frames, avail - skip_frames)
+            if n <= 0:
+                return b""
+            start = skip_frames * self._bpf
+            return bytes(head.buf[start : start + n * self._bpf])
 
     # ---- lookups (lock held), shared with the control side ----------------
 

@@ -123,7 +123,7 @@ class PulseOutput(DeviceHealth):
             self._lose(str(exc))
         else:
             log.info("output %s started, lead %.0f ms", self.name, self._lead / self._bytes_per_ms)
-        self._feed.on_cut = lambda _at: self._wake.set()
+        self._feed.on_cut = self._wake.set
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="output-pulse", daemon=True)
         self._thread.start()
@@ -266,8 +266,7 @@ class PulseOutput(DeviceHealth):
             with stream.locked():
                 stream.write(again, at=write_at)
             self._keep_written(again)
-        self._pulled = end
-        self._written = max(self._written, end) if write_at >= end else self._written
+        self._pulled = end  # (behind `_written` if the server played copies past it)
 
     def _wait_for(self, stream: PulseStream, operation: int | None) -> None:
         deadline = time.monotonic() + SPLICE_TIMEOUT_S

@@ -445,6 +445,68 @@ def test_any_operations_keep_length_order_and_one_voice(
     assert not np.any(samples[~covered]), "sound outside every segment"
 
 
+# ---- looking ahead: what an output writes before the pulls ----------------------
+
+AheadOp = tuple[str, int]
+AHEAD_OPS = st.one_of(
+    st.tuples(st.just("write"), st.integers(1, 40)),
+    st.tuples(st.just("pull"), st.integers(1, 30)),
+    st.tuples(st.just("peek"), st.integers(0, 60)),
+    st.tuples(st.just("next"), st.just(0)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ops=st.lists(AHEAD_OPS, min_size=5, max_size=80))
+def test_what_peek_shows_is_what_the_pulls_then_return(ops: list[AheadOp]) -> None:
+    """Streamed segments written, pulled, dry now and then, peeked at: every frame a
+    peek showed comes out of the pulls at that very place (nothing decided
+    meanwhile), so an output may write it ahead of the speaker."""
+    h = Harness(gap_ms=3, max_preroll_ms=0)
+    promised: dict[int, int] = {}  # absolute frame -> value a peek showed
+    pulled: list[int] = []
+    serial, value = 0, 1
+    h.feed.begin("0")
+    for op, n in ops:
+        mid = str(serial)
+        if op == "write":
+            h.feed.write(mid, counting(value, n))
+            value += n
+        elif op == "pull":
+            pulled += vals(h.feed.pull(n))
+        elif op == "peek":
+            skip = min(n, 20)
+            at = h.feed.frames_pulled + skip
+            for i, v in enumerate(vals(h.feed.peek(skip, n))):
+                promised[at + i] = v
+        else:
+            h.feed.end(mid)
+            serial += 1
+            h.feed.begin(str(serial))
+    h.feed.end(str(serial))
+    pulled += vals(h.feed.pull(2000))
+    assert promised == {at: pulled[at] for at in promised}
+
+
+def test_peek_shows_nothing_while_the_feed_decides() -> None:
+    h = Harness()
+    h.add("a", level(1000, 100))
+    assert h.feed.peek(0, 10) == b""  # not started yet: the gap and the start are the pull's
+    h.pull(10)
+    assert vals(h.feed.peek(0, 10)) == [1000] * 10
+    assert h.feed.peek(85, 10) == b""  # the last ramp: a dry spell would fade it
+    h.feed.pause()
+    assert h.feed.peek(0, 10) == b""
+    h.feed.resume()
+    assert h.feed.peek(0, 10) == b""  # the pause's faded copies, then fading back in
+    h.pull(2 * RAMP)
+    assert vals(h.feed.peek(0, 3)) == [1000] * 3
+    cuts: list[bool] = []
+    h.feed.on_cut = lambda: cuts.append(True)
+    h.feed.cut("a")
+    assert h.feed.peek(0, 10) == b"" and cuts == [True]
+
+
 # ---- the jitter buffer: streamed segments ----------------------------------------
 
 
