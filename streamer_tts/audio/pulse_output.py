@@ -50,6 +50,8 @@ QUANTA_PER_BUFFER: Final = 4
 KEEP_MS: Final = 50.0
 """Audio kept behind the server's read point, to write again after a flush."""
 SPLICE_TIMEOUT_S: Final = 1.0
+DRAIN_S: Final = 0.3
+"""Closing waits at most this long for what the feed already gave to be heard."""
 STALL_S: Final = 1.0
 """The server taking nothing for this long (stopped, hung) means the output is lost."""
 RETRY_FIRST_S: Final = 0.5
@@ -152,6 +154,7 @@ class PulseOutput(DeviceHealth):
         tune_threads()
 
     def close(self) -> None:
+        self._drain()
         self._stop.set()
         self._wake.set()
         thread, self._thread = self._thread, None
@@ -159,6 +162,15 @@ class PulseOutput(DeviceHealth):
             thread.join()
         self._feed.on_cut = None
         self._release()
+
+    def _drain(self) -> None:
+        """Let the server play what the feed already handed over (a message's last
+        words, ~20 ms) before the stream goes; copies written ahead are not waited for."""
+        if self._thread is None or self._stream is None:
+            return
+        until, deadline = self._pulled, time.monotonic() + DRAIN_S
+        while self._last_reading < until and time.monotonic() < deadline and self.healthy:
+            time.sleep(0.005)
 
     def _release(self) -> None:
         stream, self._stream = self._stream, None

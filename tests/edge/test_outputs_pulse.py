@@ -343,3 +343,29 @@ def test_a_hung_sound_server_is_lost_then_restored() -> None:
     assert changes[:2] == [True, False], changes
     assert lost_after_s < 3.0
     assert out.reopens == 1
+
+
+@pytest.mark.parametrize("kind", ["pyaudio", "pulse"])
+def test_closing_right_after_the_last_words_still_plays_them(
+    kind: str, pulse_recorder: Recorder
+) -> None:
+    """A stop right after a message's `finished` (pulled, not yet heard) keeps its end."""
+    live = Live(kind)
+    live.output.start()
+    try:
+        time.sleep(0.3)
+        begin = time.monotonic()
+        live.play("last", tone(440, live.rate * 3 // 10, live.rate))
+        live.wait("finished", "last")
+    finally:
+        live.output.close()
+    end = time.monotonic() + 0.1
+    pulse_recorder.wait_covered(end)
+    heard = pulse_recorder.samples()[
+        pulse_recorder.time_frame(begin) : pulse_recorder.time_frame(end)
+    ]
+    regions = audible_regions(heard, RATE)
+    assert len(regions) == 1, regions
+    heard_ms = (regions[0][1] - regions[0][0]) / RATE * 1000
+    print(f"\n{kind}: heard {heard_ms:.1f} ms of 300")
+    assert 295 <= heard_ms <= 310, "the last words were cut by the close (or repeated)"
