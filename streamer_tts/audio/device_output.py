@@ -41,9 +41,6 @@ STALL_S: Final = 1.0
 Far above any scheduling hiccup (callbacks come every ~6 ms), well within 2 s."""
 STARTUP_GRACE_S: Final = 1.5
 """A freshly opened PulseAudio stream takes ~0.7 s to its first callback."""
-RETRY_FIRST_S: Final = 0.5
-RETRY_MAX_S: Final = 5.0
-"""Reopen attempts back off from RETRY_FIRST_S, doubling, to at most this."""
 
 
 class PyAudioOutput(DeviceHealth):
@@ -66,7 +63,6 @@ class PyAudioOutput(DeviceHealth):
         super().__init__()
         self._feed = feed
         self.wait_for_device = wait_for_device
-        """A device missing at start is waited for (lost, retried), not an error."""
         self._device = device
         self._frames_per_buffer = frames_per_buffer
         self._pa: Any = None
@@ -101,13 +97,7 @@ class PyAudioOutput(DeviceHealth):
             if self._stream is not None or self._watcher is not None:
                 return
             self._bind_loop()
-            try:
-                self._open()
-            except OutputError as exc:
-                if not self.wait_for_device:
-                    raise
-                self._lose(str(exc))  # unplugged at boot, no sound server yet: retried
-            else:
+            if self._open_first():
                 log.info("output %s started, latency %.1f ms", self.name, self.latency_s * 1000)
             self._stop.clear()
             self._watcher = threading.Thread(target=self._watch, name="output-watch", daemon=True)
@@ -163,8 +153,6 @@ class PyAudioOutput(DeviceHealth):
     # ---- the watcher: loss and restore ----------------------------------------
 
     def _watch(self) -> None:
-        retry_s = RETRY_FIRST_S
-        next_try = 0.0
         while not self._stop.wait(CHECK_S):
             with self._lock:
                 if self._stop.is_set():
@@ -173,16 +161,8 @@ class PyAudioOutput(DeviceHealth):
                     problem = self._problem()
                     if problem is not None:
                         self._lose(problem)
-                        retry_s, next_try = RETRY_FIRST_S, time.monotonic() + RETRY_FIRST_S
-                elif time.monotonic() >= next_try:
-                    try:
-                        self._open()
-                    except OutputError as exc:
-                        log.debug("reopening %s failed: %s", self.name, exc)
-                        next_try = time.monotonic() + retry_s
-                        retry_s = min(retry_s * 2, RETRY_MAX_S)
-                    else:
-                        self._restore()
+                else:
+                    self._reopen_when_due()
 
     def _problem(self) -> str | None:
         """Why the open stream no longer plays, or None (lock held)."""

@@ -11,18 +11,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from streamer_tts import logs
+from streamer_tts.audio.devices import OutputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from streamer_tts.audio.feed import Feed
 
-__all__ = ["DeviceHealth", "Health", "Output"]
+__all__ = ["RETRY_FIRST_S", "RETRY_MAX_S", "DeviceHealth", "Health", "Output"]
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST_S: Final = 0.5
+RETRY_MAX_S: Final = 5.0
+"""Reopen attempts back off from RETRY_FIRST_S, doubling, to at most this."""
 
 
 class Output(Protocol):
@@ -82,15 +87,49 @@ class DeviceHealth(Health):
 
     _feed: Feed
     _loop: asyncio.AbstractEventLoop | None = None
+    wait_for_device: bool = False
+    """A device missing at start is waited for (lost, retried), not an error."""
     reopens: int = 0
     """Times the device was reopened after a loss."""
+    _retry_s: float = RETRY_FIRST_S
+    _next_try: float = 0.0
 
     @property
     def name(self) -> str:
         raise NotImplementedError
 
+    def _open(self) -> None:
+        """Open the device and start it; raises :class:`OutputError`."""
+        raise NotImplementedError
+
     def _release(self) -> None:
         raise NotImplementedError
+
+    def _open_first(self) -> bool:
+        """Open at start. A missing device is an error, unless `wait_for_device`:
+        then it is lost and tried again at once. Returns whether it opened."""
+        try:
+            self._open()
+        except OutputError as exc:
+            if not self.wait_for_device:
+                raise
+            self._lose(str(exc))  # unplugged at boot, no sound server yet: retried
+            self._next_try = 0.0
+            return False
+        return True
+
+    def _reopen_when_due(self) -> None:
+        """While lost: open again once the backoff allows, and restore on success."""
+        if time.monotonic() < self._next_try:
+            return
+        try:
+            self._open()
+        except OutputError as exc:
+            log.debug("reopening %s failed: %s", self.name, exc)
+            self._next_try = time.monotonic() + self._retry_s
+            self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
+        else:
+            self._restore()
 
     def _bind_loop(self) -> None:
         """Remember the running event loop (if any): the log listeners live there."""
@@ -112,6 +151,7 @@ class DeviceHealth(Health):
         self._feed.device_lost()
         self._set_lost(True)
         self._emit(logs.AUDIO_LOST, error=f"{self.name}: {problem}")
+        self._retry_s, self._next_try = RETRY_FIRST_S, time.monotonic() + RETRY_FIRST_S
 
     def _restore(self) -> None:
         after_s = round(self.lost_for_s(), 1)

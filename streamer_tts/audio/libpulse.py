@@ -335,6 +335,21 @@ class PulseStream:
         pa.pa_operation_unref(operation)
         return True
 
+    def finish(self, operation: int | None, timeout_s: float) -> None:
+        """Wait (not locked by the caller) until ``operation`` has ended; raises
+        :class:`PulseError` if the stream fails or the server takes too long."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with self.locked():
+                if self.done(operation):
+                    return
+                problem = self.problem()
+            if problem is not None:
+                raise PulseError(problem)
+            if time.monotonic() > deadline:
+                raise PulseError(f"the sound server did not answer within {timeout_s:g} s")
+            time.sleep(0.0002)
+
     def indexes(self) -> tuple[int, int]:
         """(write_index, read_index) in bytes, as of the last timing update."""
         info = _pa().pa_stream_get_timing_info(self._stream)

@@ -54,8 +54,6 @@ DRAIN_S: Final = 0.3
 """Closing waits at most this long for what the feed already gave to be heard."""
 STALL_S: Final = 1.0
 """The server taking nothing for this long (stopped, hung) means the output is lost."""
-RETRY_FIRST_S: Final = 0.5
-RETRY_MAX_S: Final = 5.0
 
 
 class PulseOutput(DeviceHealth):
@@ -117,13 +115,7 @@ class PulseOutput(DeviceHealth):
         if self._thread is not None:
             return
         self._bind_loop()
-        try:
-            self._open()
-        except OutputError as exc:
-            if not self.wait_for_device:
-                raise
-            self._lose(str(exc))
-        else:
+        if self._open_first():
             log.info("output %s started, lead %.0f ms", self.name, self._lead / self._bytes_per_ms)
         self._feed.on_cut = self._wake.set
         self._stop.clear()
@@ -182,29 +174,17 @@ class PulseOutput(DeviceHealth):
 
     def _run(self) -> None:
         self.scheduling = boost_this_thread()
-        retry_s, next_try = RETRY_FIRST_S, 0.0
         while not self._stop.is_set():
             if self._stream is None:
-                if time.monotonic() >= next_try:
-                    try:
-                        self._open()
-                    except OutputError as exc:
-                        log.debug("reopening %s failed: %s", self.name, exc)
-                        next_try = time.monotonic() + retry_s
-                        retry_s = min(retry_s * 2, RETRY_MAX_S)
-                    else:
-                        retry_s = RETRY_FIRST_S
-                        self._restore()
+                self._reopen_when_due()
             else:
                 try:
                     self._step(self._stream)
                 except PulseError as exc:
                     self._lose(str(exc))
-                    next_try = time.monotonic() + RETRY_FIRST_S
                 except Exception as exc:  # our bug: loud, then start afresh
                     log.exception("output %s failed", self.name)
                     self._lose(f"output failed: {exc.__class__.__name__}: {exc}")
-                    next_try = time.monotonic() + RETRY_FIRST_S
             self._wake.wait(POLL_S)
             self._wake.clear()
 
@@ -259,10 +239,10 @@ class PulseOutput(DeviceHealth):
         self.splices += 1
         with stream.locked():
             flushed = stream.flush()
-        self._wait_for(stream, flushed)
+        stream.finish(flushed, SPLICE_TIMEOUT_S)
         with stream.locked():
             timing = stream.update_timing()
-        self._wait_for(stream, timing)
+        stream.finish(timing, SPLICE_TIMEOUT_S)
         with stream.locked():
             write_at, _read = stream.indexes()
         end = start + len(data)
@@ -279,19 +259,6 @@ class PulseOutput(DeviceHealth):
                 stream.write(again, at=write_at)
             self._keep_written(again)
         self._pulled = end  # (behind `_written` if the server played copies past it)
-
-    def _wait_for(self, stream: PulseStream, operation: int | None) -> None:
-        deadline = time.monotonic() + SPLICE_TIMEOUT_S
-        while True:
-            with stream.locked():
-                if stream.done(operation):
-                    return
-                problem = stream.problem()
-            if problem is not None:
-                raise PulseError(problem)
-            if time.monotonic() > deadline:
-                raise PulseError("the sound server did not answer a flush within 1 s")
-            time.sleep(0.0002)
 
     def _keep_written(self, data: bytes) -> None:
         if self._written != self._ring_at + len(self._ring):  # (after a splice's gap)
